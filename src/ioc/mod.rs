@@ -1,0 +1,116 @@
+//! The IOC model: kinds, parsing, normalisation, refang/defang. Pure: no I/O.
+//!
+//! OWNER: foundation helper. Shared contract (do not change the public signatures without
+//! telling the integrator): `IocKind`, `Ioc::parse`, `Ioc::kind`, `Ioc::value`, `Ioc::defanged`,
+//! `IocProblem`, `refang`, `defang`.
+
+use serde::{Deserialize, Serialize};
+
+/// The six kinds ioc-tracker knows. Serialised as in `validate --json`: md5, sha1, sha256,
+/// domain, ip, url.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IocKind {
+    Md5,
+    Sha1,
+    Sha256,
+    Domain,
+    Ip,
+    Url,
+}
+
+impl IocKind {
+    /// Machine name: "md5", "sha1", "sha256", "domain", "ip", "url".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IocKind::Md5 => "md5",
+            IocKind::Sha1 => "sha1",
+            IocKind::Sha256 => "sha256",
+            IocKind::Domain => "domain",
+            IocKind::Ip => "ip",
+            IocKind::Url => "url",
+        }
+    }
+
+    /// Name shown to a person: "MD5", "SHA1", "SHA256", "Domain", "IP", "URL".
+    pub fn label(self) -> &'static str {
+        match self {
+            IocKind::Md5 => "MD5",
+            IocKind::Sha1 => "SHA1",
+            IocKind::Sha256 => "SHA256",
+            IocKind::Domain => "Domain",
+            IocKind::Ip => "IP",
+            IocKind::Url => "URL",
+        }
+    }
+
+    /// SHA256, SHA1 and MD5 all name a file.
+    pub fn is_hash(self) -> bool {
+        matches!(self, IocKind::Md5 | IocKind::Sha1 | IocKind::Sha256)
+    }
+}
+
+impl std::fmt::Display for IocKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated, normalised indicator. Two rows with the same `Ioc` are one lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Ioc {
+    kind: IocKind,
+    value: String,
+}
+
+impl Ioc {
+    /// Parse a raw cell value, with the kind the analyst declared in the `IOC` column
+    /// (`None` or blank or "Hash": inferred from the value). Trims, refangs, validates and
+    /// normalises. A declared kind that contradicts the value is an error, never a guess.
+    pub fn parse(raw: &str, declared: Option<&str>) -> Result<Ioc, IocProblem> {
+        let _ = (raw, declared);
+        todo!("foundation helper")
+    }
+
+    pub fn kind(&self) -> IocKind {
+        self.kind
+    }
+
+    /// The normalised value (lower-case hash, punycode domain, canonical IP, parsed URL).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Defanged form for people and email: `hxxps://evil[.]example/x`, `198.51.100[.]7`.
+    pub fn defanged(&self) -> String {
+        defang(&self.value)
+    }
+}
+
+impl std::fmt::Display for Ioc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+/// Why a value is not a usable IOC. The Display text is the reason shown in `validate`,
+/// the Notes cell and the report ("wrong length for a hash: 31 hex characters", …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IocProblem {
+    #[error("empty value")]
+    Empty,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Undo common defanging: hxxp/hxxps, [.], (.), {.}, [dot], [:], [://].
+pub fn refang(s: &str) -> String {
+    let _ = s;
+    todo!("foundation helper")
+}
+
+/// Defang for display: scheme hxxp(s), dots in the host as `[.]`.
+pub fn defang(s: &str) -> String {
+    let _ = s;
+    todo!("foundation helper")
+}
