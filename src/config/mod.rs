@@ -294,3 +294,8 @@ pub fn load(cli: &crate::cli::Cli) -> Result<Settings, ConfigError> {
     let _ = cli;
     Ok(Settings::defaults())
 }
+
+/// Serialise a duration as the config file spells it ("1m 40s").
+pub fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    duration::serialize(d, s)
+}

@@ -25,7 +25,7 @@ pub struct EngineResult {
 pub type EngineResults = BTreeMap<String, EngineResult>;
 
 /// How a lookup ended. Each variant has its own note; `NotFound` is never shown as clean.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "detail", rename_all = "snake_case")]
 pub enum LookupStatus {
     /// Re-analysed, the analysis completed: a fresh score.
@@ -46,7 +46,7 @@ pub enum LookupStatus {
 }
 
 /// The result of looking up one IOC.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     pub status: LookupStatus,
     /// `malicious` count; None when none could be had (Failed, NoQuota, Interrupted).
