@@ -133,3 +133,85 @@ impl Report {
         self.rows.iter().filter(|r| r.is_flagged())
     }
 }
+
+/// Build one `RowResult` per tracked row, in input order, with its disposition and note.
+///
+/// `parsed[i]` is the parse result of `rows[i]`; `outcomes` holds the lookup outcome of each
+/// unique IOC that was looked up (or reused); an IOC with no outcome was deferred or never
+/// reached, and gets `not_looked_up` as its note.
+pub fn build_rows(
+    sheet: &str,
+    rows: &[crate::workbook::TrackedRow],
+    parsed: &[Result<Ioc, crate::ioc::IocProblem>],
+    outcomes: &std::collections::HashMap<Ioc, crate::vt::Outcome>,
+    not_looked_up: &str,
+    settings: &crate::config::Settings,
+) -> Vec<RowResult> {
+    use crate::rules::{RuleInput, decide, group_verdicts};
+
+    rows.iter()
+        .zip(parsed)
+        .map(|(row, parsed)| {
+            let outcome = parsed.as_ref().ok().and_then(|ioc| outcomes.get(ioc));
+            let verdicts = outcome
+                .map(|o| group_verdicts(&o.engines, &settings.rules.edr_groups))
+                .unwrap_or_default();
+            let problem = parsed.as_ref().err().map(ToString::to_string);
+            let decision = decide(&RuleInput {
+                ioc: match (parsed, &problem) {
+                    (Ok(ioc), _) => Ok(ioc.kind()),
+                    (Err(_), Some(p)) => Err(p.as_str()),
+                    (Err(_), None) => Err("invalid"),
+                },
+                outcome,
+                not_looked_up,
+                verdicts: &verdicts,
+                status: &row.status,
+                threshold: settings.rules.threshold,
+                realert: settings.rules.realert,
+                poll_timeout: settings.virustotal.poll_timeout,
+            });
+            RowResult {
+                sheet: sheet.to_string(),
+                row: row.index + 1,
+                date: row.date.clone(),
+                analyst: row.analyst.clone(),
+                malware: row.malware.clone(),
+                declared_kind: row.declared_kind.clone(),
+                raw_value: row.raw_value.clone(),
+                ioc: parsed.as_ref().ok().cloned(),
+                previous_score: row.score,
+                score: outcome.and_then(|o| o.score),
+                lookup: outcome.map(|o| o.status.clone()),
+                verdicts,
+                link: parsed.as_ref().ok().map(crate::vt::gui_link),
+                disposition: decision.disposition,
+                note: decision.note,
+                action: None,
+            }
+        })
+        .collect()
+}
+
+/// Count the rows' dispositions and actions.
+pub fn count(rows: &[RowResult], unique_iocs: usize) -> Counts {
+    let mut c = Counts { rows: rows.len(), unique_iocs, ..Counts::default() };
+    for r in rows {
+        match r.disposition {
+            Disposition::Flagged => c.flagged += 1,
+            Disposition::BelowThreshold => c.below_threshold += 1,
+            Disposition::CoveredByEdr => c.covered_by_edr += 1,
+            Disposition::AlreadyMalicious => c.already_malicious += 1,
+            Disposition::NotFound => c.not_found += 1,
+            Disposition::Invalid => c.invalid += 1,
+            Disposition::NotChecked => c.not_checked += 1,
+        }
+        match r.action {
+            Some(Action::Removed) => c.removed += 1,
+            Some(Action::Marked) => c.marked += 1,
+            None => {}
+        }
+    }
+    c.checked = c.rows - c.invalid - c.not_checked;
+    c
+}
