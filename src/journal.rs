@@ -27,7 +27,9 @@ pub const KEEP_DAYS: i64 = 90;
 /// Why the journal could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("cannot write the run journal {path}: {source}; check that the workbook's folder is writable")]
+    #[error(
+        "cannot write the run journal {path}: {source}; check that the workbook's folder is writable"
+    )]
     Io {
         path: PathBuf,
         #[source]
@@ -100,8 +102,14 @@ pub struct Journal {
 
 /// `<folder>/.ioc-tracker/journal/<workbook file name>/`
 pub fn journal_dir(workbook: &Path) -> PathBuf {
-    let folder = workbook.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = workbook.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let folder = workbook
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = workbook
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     folder.join(".ioc-tracker").join("journal").join(name)
 }
 
@@ -115,10 +123,21 @@ impl Journal {
     pub fn create(workbook: &Path, run: &str) -> Result<Journal, JournalError> {
         let dir = journal_dir(workbook);
         let path = dir.join(format!("{run}.jsonl"));
-        let io = |source| JournalError::Io { path: path.clone(), source };
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-        Ok(Journal { file, path, run: run.to_string() })
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        Ok(Journal {
+            file,
+            path,
+            run: run.to_string(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -131,10 +150,17 @@ impl Journal {
 
     /// Append one event, flushed and synced before returning.
     pub fn append(&mut self, event: Event) -> Result<(), JournalError> {
-        let record = Record { t: Utc::now(), run: self.run.clone(), event };
+        let record = Record {
+            t: Utc::now(),
+            run: self.run.clone(),
+            event,
+        };
         let mut line = serde_json::to_string(&record).unwrap_or_default();
         line.push('\n');
-        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
@@ -142,7 +168,9 @@ impl Journal {
 
 /// Read every record of a journal file, skipping a torn last line (a crash mid-write).
 pub fn read_records(path: &Path) -> Vec<Record> {
-    let Ok(file) = File::open(path) else { return Vec::new() };
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
     BufReader::new(file)
         .lines()
         .map_while(Result::ok)
@@ -152,7 +180,9 @@ pub fn read_records(path: &Path) -> Vec<Record> {
 
 /// The journal files of a workbook, oldest first.
 pub fn journals(workbook: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(journal_dir(workbook)) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(journal_dir(workbook)) else {
+        return Vec::new();
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
@@ -167,7 +197,9 @@ pub type Reusable = HashMap<(IocKind, String), Outcome>;
 /// Outcomes the newest journal holds when that run did not finish `complete`: only final ones
 /// (fresh, current, stale, not found) recorded within `max_age` of `now`.
 pub fn resumable(workbook: &Path, max_age: Duration, now: DateTime<Utc>) -> Reusable {
-    let Some(newest) = journals(workbook).pop() else { return Reusable::new() };
+    let Some(newest) = journals(workbook).pop() else {
+        return Reusable::new();
+    };
     let records = read_records(&newest);
     let finished_complete = records
         .iter()
@@ -180,16 +212,22 @@ pub fn resumable(workbook: &Path, max_age: Duration, now: DateTime<Utc>) -> Reus
         .into_iter()
         .filter(|r| now - r.t <= max_age)
         .filter_map(|r| match r.event {
-            Event::Outcome { kind, value, outcome, .. } if is_reusable(&outcome.status) => {
-                Some(((kind, value), outcome))
-            }
+            Event::Outcome {
+                kind,
+                value,
+                outcome,
+                ..
+            } if is_reusable(&outcome.status) => Some(((kind, value), outcome)),
             _ => None,
         })
         .collect()
 }
 
 fn is_reusable(status: &LookupStatus) -> bool {
-    matches!(status, LookupStatus::Fresh | LookupStatus::Current | LookupStatus::Stale | LookupStatus::NotFound)
+    matches!(
+        status,
+        LookupStatus::Fresh | LookupStatus::Current | LookupStatus::Stale | LookupStatus::NotFound
+    )
 }
 
 /// Delete journals older than [`KEEP_DAYS`]; returns how many were removed.
@@ -213,7 +251,11 @@ pub fn prune(workbook: &Path, now: DateTime<Utc>) -> usize {
 pub fn settings_digest(settings: &crate::config::Settings) -> String {
     use sha2::{Digest, Sha256};
     let text = serde_json::to_string(settings).unwrap_or_default();
-    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -222,7 +264,13 @@ mod tests {
     use crate::vt::EngineResults;
 
     fn outcome(status: LookupStatus, score: Option<u32>) -> Outcome {
-        Outcome { status, score, engines: EngineResults::new(), analysed_at: None, requests: 2 }
+        Outcome {
+            status,
+            score,
+            engines: EngineResults::new(),
+            analysed_at: None,
+            requests: 2,
+        }
     }
 
     fn record_outcome(j: &mut Journal, value: &str, status: LookupStatus) {
@@ -258,7 +306,10 @@ mod tests {
         record_outcome(&mut j, "a.example", LookupStatus::Fresh);
         let later = Utc::now() + chrono::Duration::hours(7);
         assert!(resumable(&wb, Duration::from_secs(6 * 3600), later).is_empty());
-        j.append(Event::Finished { status: "complete".into() }).unwrap();
+        j.append(Event::Finished {
+            status: "complete".into(),
+        })
+        .unwrap();
         assert!(resumable(&wb, Duration::from_secs(6 * 3600), Utc::now()).is_empty());
     }
 
@@ -271,9 +322,13 @@ mod tests {
         let path = j.path().to_path_buf();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"t":"2026-12-04T10:00:00Z","run":"r1","event":"outc"#).unwrap();
+        f.write_all(br#"{"t":"2026-12-04T10:00:00Z","run":"r1","event":"outc"#)
+            .unwrap();
         assert_eq!(read_records(&path).len(), 1);
-        assert_eq!(resumable(&wb, Duration::from_secs(3600), Utc::now()).len(), 1);
+        assert_eq!(
+            resumable(&wb, Duration::from_secs(3600), Utc::now()).len(),
+            1
+        );
     }
 
     #[test]
@@ -282,7 +337,10 @@ mod tests {
             journal_dir(Path::new("/data/ioc.xlsx")),
             PathBuf::from("/data/.ioc-tracker/journal/ioc.xlsx")
         );
-        assert_eq!(journal_dir(Path::new("ioc.xlsx")), PathBuf::from("./.ioc-tracker/journal/ioc.xlsx"));
+        assert_eq!(
+            journal_dir(Path::new("ioc.xlsx")),
+            PathBuf::from("./.ioc-tracker/journal/ioc.xlsx")
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub struct RunLock {
 
 /// `ioc_tracking.xlsx` → `ioc_tracking.xlsx.lock` in the same folder.
 pub fn lock_path(workbook: &Path) -> PathBuf {
-    let mut name = workbook.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = workbook
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".lock");
     workbook.with_file_name(name)
 }
@@ -46,7 +49,10 @@ impl RunLock {
     /// Take the lock for `workbook` or fail at once naming the holder.
     pub fn acquire(workbook: &Path, run_id: &str) -> Result<RunLock, LockError> {
         let path = lock_path(workbook);
-        let io = |source| LockError::Io { path: path.clone(), source };
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -57,8 +63,12 @@ impl RunLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let holder = read_holder(&path).unwrap_or_else(|| "held by another process".to_string());
-                return Err(LockError::Held { workbook: workbook.to_path_buf(), holder });
+                let holder =
+                    read_holder(&path).unwrap_or_else(|| "held by another process".to_string());
+                return Err(LockError::Held {
+                    workbook: workbook.to_path_buf(),
+                    holder,
+                });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
@@ -75,7 +85,11 @@ impl RunLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(me.to_string().as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(RunLock { file: Some(file), path, taken_over })
+        Ok(RunLock {
+            file: Some(file),
+            path,
+            taken_over,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -113,7 +127,10 @@ fn describe(text: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(v) => format!(
             "process {} on host {}, started {}",
-            v["pid"].as_u64().map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            v["pid"]
+                .as_u64()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "?".into()),
             v["host"].as_str().unwrap_or("?"),
             v["started"].as_str().unwrap_or("?"),
         ),
@@ -125,7 +142,11 @@ fn hostname() -> String {
     std::env::var("HOSTNAME")
         .or_else(|_| std::env::var("COMPUTERNAME"))
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }
 
@@ -141,7 +162,10 @@ mod tests {
         assert!(first.taken_over.is_none());
         let err = RunLock::acquire(&wb, "run-b").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&format!("process {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("process {}", std::process::id())),
+            "{msg}"
+        );
         drop(first);
         assert!(!lock_path(&wb).exists(), "lock file removed on release");
         RunLock::acquire(&wb, "run-c").unwrap();
@@ -165,6 +189,9 @@ mod tests {
 
     #[test]
     fn lock_path_sits_beside_the_workbook() {
-        assert_eq!(lock_path(Path::new("/a/b/ioc.xlsx")), PathBuf::from("/a/b/ioc.xlsx.lock"));
+        assert_eq!(
+            lock_path(Path::new("/a/b/ioc.xlsx")),
+            PathBuf::from("/a/b/ioc.xlsx.lock")
+        );
     }
 }

@@ -54,7 +54,12 @@ pub struct Plan {
 
 /// Make the plan. `iocs` are the unique IOCs still to look up, each with the oldest `Last
 /// Checked` of its rows (None = never checked).
-pub fn make(iocs: Vec<(Ioc, Option<NaiveDateTime>)>, reused: usize, keys: Vec<KeyBudget>, requests_per_ioc: f64) -> Plan {
+pub fn make(
+    iocs: Vec<(Ioc, Option<NaiveDateTime>)>,
+    reused: usize,
+    keys: Vec<KeyBudget>,
+    requests_per_ioc: f64,
+) -> Plan {
     let mut ordered = iocs;
     // never checked first, then the oldest check; stable, so workbook order breaks ties
     ordered.sort_by_key(|(_, last)| last.map_or((0, NaiveDateTime::MIN), |t| (1, t)));
@@ -65,7 +70,11 @@ pub fn make(iocs: Vec<(Ioc, Option<NaiveDateTime>)>, reused: usize, keys: Vec<Ke
         ((quota_left as f64) / requests_per_ioc).floor() as usize
     };
     let mut check: Vec<Ioc> = ordered.into_iter().map(|(ioc, _)| ioc).collect();
-    let deferred = if check.len() > fits { check.split_off(fits) } else { Vec::new() };
+    let deferred = if check.len() > fits {
+        check.split_off(fits)
+    } else {
+        Vec::new()
+    };
     let requests_needed = (check.len() as f64 * requests_per_ioc).ceil() as u64;
     let per_minute: u64 = keys.iter().map(|k| u64::from(k.per_minute)).sum();
     let expected = if per_minute == 0 {
@@ -95,7 +104,11 @@ impl std::fmt::Display for Plan {
             self.check.len(),
             self.requests_needed,
             self.requests_per_ioc,
-            if self.reused > 0 { format!("; {} reused from an unfinished run", self.reused) } else { String::new() },
+            if self.reused > 0 {
+                format!("; {} reused from an unfinished run", self.reused)
+            } else {
+                String::new()
+            },
         )?;
         for k in &self.keys {
             writeln!(
@@ -107,7 +120,11 @@ impl std::fmt::Display for Plan {
                 k.daily_quota
             )?;
         }
-        write!(f, "  expected duration: about {}", humantime::format_duration(round_secs(self.expected)))?;
+        write!(
+            f,
+            "  expected duration: about {}",
+            humantime::format_duration(round_secs(self.expected))
+        )?;
         if !self.deferred.is_empty() {
             write!(
                 f,
@@ -133,16 +150,28 @@ mod tests {
     }
 
     fn key(used: u32) -> KeyBudget {
-        KeyBudget { key: "key #1 (abcd…wxyz)".into(), per_minute: 4, daily_quota: 500, used_today: used }
+        KeyBudget {
+            key: "key #1 (abcd…wxyz)".into(),
+            per_minute: 4,
+            daily_quota: 500,
+            used_today: used,
+        }
     }
 
     fn at(day: u32) -> Option<NaiveDateTime> {
-        chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap().and_hms_opt(9, 0, 0)
+        chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
     }
 
     #[test]
     fn everything_fits_and_the_duration_follows_the_rate() {
-        let p = make(vec![(ioc("a.example"), None), (ioc("b.example"), None)], 0, vec![key(0)], 2.0);
+        let p = make(
+            vec![(ioc("a.example"), None), (ioc("b.example"), None)],
+            0,
+            vec![key(0)],
+            2.0,
+        );
         assert_eq!(p.check.len(), 2);
         assert!(p.deferred.is_empty());
         assert_eq!(p.requests_needed, 4);
@@ -160,7 +189,10 @@ mod tests {
         let p = make(iocs, 0, vec![key(495)], 2.2);
         let check: Vec<&str> = p.check.iter().map(Ioc::value).collect();
         assert_eq!(check, ["never.example", "old.example"]);
-        assert_eq!(p.deferred.iter().map(Ioc::value).collect::<Vec<_>>(), ["recent.example"]);
+        assert_eq!(
+            p.deferred.iter().map(Ioc::value).collect::<Vec<_>>(),
+            ["recent.example"]
+        );
         assert!(p.to_string().contains("1 deferred"));
     }
 

@@ -37,7 +37,9 @@ pub enum Decider {
 /// Why the question could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("could not ask at the terminal ({0}); answer with --yes (remove) or --no (mark Malicious)")]
+    #[error(
+        "could not ask at the terminal ({0}); answer with --yes (remove) or --no (mark Malicious)"
+    )]
     Terminal(String),
 }
 
@@ -98,7 +100,10 @@ mod tests {
         assert_eq!(Decider::choose(true, false, false), Decider::AssumeYes);
         assert_eq!(Decider::choose(false, true, true), Decider::AssumeNo);
         assert_eq!(Decider::choose(false, false, true), Decider::Terminal);
-        assert_eq!(Decider::choose(false, false, false), Decider::NonInteractive);
+        assert_eq!(
+            Decider::choose(false, false, false),
+            Decider::NonInteractive
+        );
     }
 
     #[test]

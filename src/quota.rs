@@ -20,14 +20,21 @@ pub struct QuotaState {
 
 /// `<folder>/.ioc-tracker/quota.json`
 pub fn state_path(workbook: &Path) -> PathBuf {
-    let folder = workbook.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = workbook
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     folder.join(".ioc-tracker").join("quota.json")
 }
 
 /// A key's fingerprint: the first 16 hex characters of its SHA-256.
 pub fn fingerprint(key: &Secret) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(key.expose().as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(key.expose().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl QuotaState {
@@ -37,7 +44,10 @@ impl QuotaState {
             .ok()
             .and_then(|t| serde_json::from_str::<QuotaState>(&t).ok())
             .filter(|s| s.day == Some(today))
-            .unwrap_or(QuotaState { day: Some(today), used: BTreeMap::new() })
+            .unwrap_or(QuotaState {
+                day: Some(today),
+                used: BTreeMap::new(),
+            })
     }
 
     pub fn used_today(&self, key: &Secret) -> u32 {
@@ -53,7 +63,11 @@ impl QuotaState {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(serde_json::to_string_pretty(self).unwrap_or_default().as_bytes())?;
+        tmp.write_all(
+            serde_json::to_string_pretty(self)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
@@ -79,8 +93,14 @@ mod tests {
         s.add(&key, 7);
         s.save(&path).unwrap();
         assert_eq!(QuotaState::load(&path, day).used_today(&key), 7);
-        assert_eq!(QuotaState::load(&path, day.succ_opt().unwrap()).used_today(&key), 0);
+        assert_eq!(
+            QuotaState::load(&path, day.succ_opt().unwrap()).used_today(&key),
+            0
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains("aaaaaaaa"), "the key is never stored: {text}");
+        assert!(
+            !text.contains("aaaaaaaa"),
+            "the key is never stored: {text}"
+        );
     }
 }

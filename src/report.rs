@@ -195,7 +195,11 @@ pub fn build_rows(
 
 /// Count the rows' dispositions and actions.
 pub fn count(rows: &[RowResult], unique_iocs: usize) -> Counts {
-    let mut c = Counts { rows: rows.len(), unique_iocs, ..Counts::default() };
+    let mut c = Counts {
+        rows: rows.len(),
+        unique_iocs,
+        ..Counts::default()
+    };
     for r in rows {
         match r.disposition {
             Disposition::Flagged => c.flagged += 1,
