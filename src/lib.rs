@@ -10,18 +10,31 @@
 //!
 //! `app` strings these together; `cli` and `output` are the edges a person sees.
 
-pub mod app;
+// The edges: the command line, settings, and what a person sees.
 pub mod cli;
 pub mod config;
-pub mod email;
+pub mod output;
+
+// 1. The workbook in, and the IOCs in it.
 pub mod ioc;
+pub mod workbook;
+
+// 2. Before any request: one run at a time, the journal of earlier runs, the quota plan.
 pub mod journal;
 pub mod lock;
-pub mod output;
 pub mod plan;
-pub mod prompt;
 pub mod quota;
+
+// 3. VirusTotal.
+pub mod vt;
+
+// 4. Rules and the run's report.
 pub mod report;
 pub mod rules;
-pub mod vt;
-pub mod workbook;
+
+// 5. The analyst's decision, then the outputs and the email.
+pub mod email;
+pub mod prompt;
+
+// The commands that string these together.
+pub mod app;
