@@ -104,3 +104,50 @@ pub fn init_logging(global: &crate::cli::GlobalArgs) -> Option<()> {
         .try_init();
     None
 }
+
+/// Align a table of cells in columns (widths counted in characters), header underlined.
+pub fn render_table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line: Vec<String> = (0..cols)
+            .map(|c| {
+                let cell = row.get(c).map(String::as_str).unwrap_or("");
+                let pad = width[c].saturating_sub(cell.chars().count());
+                format!("{cell}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
+            out.push_str(&rule.join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_columns_align_by_characters() {
+        let t = super::render_table(&[
+            vec!["Type".into(), "IOC".into()],
+            vec!["Domain".into(), "bücher[.]example".into()],
+        ]);
+        assert_eq!(
+            t,
+            "Type    IOC\n------  ----------------\nDomain  bücher[.]example\n"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod demo;
 pub mod init;
+pub mod interrupt;
 pub mod run;
 pub mod simulate;
 pub mod test_email;
