@@ -113,7 +113,7 @@ pub fn load_from(cli: &Cli, env: EnvFn) -> Result<Settings, ConfigError> {
     load_with_dirs(cli, env, dirs::config_dir().as_deref())
 }
 
-fn load_with_dirs(
+pub(super) fn load_with_dirs(
     cli: &Cli,
     env: EnvFn,
     user_config_dir: Option<&Path>,
