@@ -118,6 +118,11 @@ pub(super) fn load_with_dirs(
     env: EnvFn,
     user_config_dir: Option<&Path>,
 ) -> Result<Settings, ConfigError> {
+    // `init` and `completions` read no settings: a broken or missing config file (the very
+    // thing `init` is run to fix) must not stop them.
+    if matches!(cli.command, Command::Init(_) | Command::Completions(_)) {
+        return Ok(Settings::defaults());
+    }
     let path = locate(cli, env, user_config_dir)?;
     let file = match &path {
         Some(p) => file::read(p)?,
