@@ -46,7 +46,7 @@ pub enum AppError {
     NotAvailable(&'static str),
     #[error("{0}")]
     Usage(String),
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         context: String,
         #[source]

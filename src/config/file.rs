@@ -43,6 +43,9 @@ pub(crate) struct VtFile {
     pub request_timeout: Option<Duration>,
     pub submit_unknown_urls: Option<bool>,
     pub time_scale: Option<f64>,
+    #[serde(deserialize_with = "duration")]
+    pub resume_max_age: Option<Duration>,
+    pub query_quota: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +150,8 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
             "request_timeout",
             "submit_unknown_urls",
             "time_scale",
+            "resume_max_age",
+            "query_quota",
         ],
     ),
     ("network", &["proxy", "ca_file"]),

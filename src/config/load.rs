@@ -295,6 +295,8 @@ fn merge(
             .submit_unknown_urls
             .unwrap_or(d.virustotal.submit_unknown_urls),
         time_scale,
+        resume_max_age: vt.resume_max_age.unwrap_or(d.virustotal.resume_max_age),
+        query_quota: vt.query_quota.unwrap_or(d.virustotal.query_quota),
     };
 
     // [network]

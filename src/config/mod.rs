@@ -66,6 +66,12 @@ pub struct VtSettings {
     /// Divides every built-in delay of the polling schedule and the retry backoff (default 1.0).
     /// For time-compressed simulators and benchmarks only.
     pub time_scale: f64,
+    /// Outcomes of an unfinished run younger than this are reused (default 6h; `--fresh` ignores)
+    #[serde(with = "duration")]
+    pub resume_max_age: Duration,
+    /// Read each key's remaining daily quota from `/users/{key}/overall_quotas` before a run
+    /// (default false: the quota state file beside the journal is used)
+    pub query_quota: bool,
 }
 
 /// `[network]`
@@ -258,6 +264,8 @@ impl Settings {
                 request_timeout: Duration::from_secs(30),
                 submit_unknown_urls: false,
                 time_scale: 1.0,
+                resume_max_age: Duration::from_secs(6 * 3600),
+                query_quota: false,
             },
             network: NetworkSettings::default(),
             rules: RulesSettings {
