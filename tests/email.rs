@@ -15,6 +15,7 @@ use calamine::Reader;
 use chrono::{Local, TimeZone};
 use ioc_tracker::config::{EmailSettings, Secret, Settings, SmtpAuth, SmtpSecurity};
 use ioc_tracker::email::{self, Attachment, EmailError, RetryPolicy};
+use ioc_tracker::ioc::Ioc;
 use ioc_tracker::report::{Action, Counts, Disposition, Report, RowResult};
 use ioc_tracker::rules::Verdict;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -35,12 +36,12 @@ const FLAGGED: [Flagged; 4] = [
     Flagged {
         raw: "https://evil.example/login.php?id=1",
         kind: "URL",
-        defanged: "hxxps://evil[.]example/login[.]php?id=1",
+        defanged: "hxxps://evil[.]example/login.php?id=1",
     },
     Flagged {
         raw: "198.51.100.7",
         kind: "IP",
-        defanged: "198[.]51[.]100[.]7",
+        defanged: "198.51.100[.]7",
     },
     Flagged {
         raw: "44d88612fea8a8f36de82e1278abb02f",
@@ -48,7 +49,7 @@ const FLAGGED: [Flagged; 4] = [
         defanged: "44d88612fea8a8f36de82e1278abb02f",
     },
     Flagged {
-        raw: "xn--bcher-kva.example",
+        raw: "bücher.example",
         kind: "Domain",
         defanged: "xn--bcher-kva[.]example",
     },
@@ -99,7 +100,7 @@ fn row(i: usize, f: &Flagged, disposition: Disposition) -> RowResult {
         malware,
         declared_kind: f.kind.into(),
         raw_value: f.raw.into(),
-        ioc: None,
+        ioc: Ioc::parse(f.raw, Some(f.kind)).ok(),
         previous_score: Some(1.0),
         score: Some(5 + i as u32),
         lookup: None,
@@ -203,6 +204,10 @@ fn check_message(raw: &[u8], report: &Report, settings: &EmailSettings) {
         .parse(raw)
         .expect("parsable message");
     let flagged: Vec<&RowResult> = report.flagged().collect();
+    assert!(
+        flagged.iter().all(|r| r.ioc.is_some()),
+        "fixture IOCs parse"
+    );
 
     // headers
     assert_eq!(
@@ -819,4 +824,23 @@ fn bad_or_missing_addresses_are_named() {
         err.contains("[email] cc") && err.contains("not an address"),
         "{err}"
     );
+}
+
+#[test]
+fn a_flagged_row_without_a_parsed_ioc_is_still_defanged() {
+    let mut settings = Settings::defaults().email;
+    settings.from = Some("ioc-bot@example.com".into());
+    settings.to = vec!["soc@example.com".into()];
+    let mut r = report(1);
+    r.rows[0].ioc = None;
+    r.rows[0].raw_value = "http://bad.example.org/x.exe".into();
+    let raw = email::compose(&r, &settings, None).unwrap().formatted();
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    for body in [parsed.body_html(0).unwrap(), parsed.body_text(0).unwrap()] {
+        assert!(
+            body.contains("hxxp://bad[.]example[.]org/x[.]exe"),
+            "{body}"
+        );
+        assert!(!body.contains("bad.example"), "{body}");
+    }
 }
