@@ -844,3 +844,84 @@ fn a_flagged_row_without_a_parsed_ioc_is_still_defanged() {
         assert!(!body.contains("bad.example"), "{body}");
     }
 }
+
+// ---------------------------------------------------------------- test-email
+
+fn full_settings(email: EmailSettings) -> Settings {
+    let mut s = Settings::defaults();
+    s.email = email;
+    s
+}
+
+#[tokio::test]
+async fn test_email_connects_logs_in_and_sends() {
+    use ioc_tracker::app::{ExitCode, test_email::test_email};
+    let server = SmtpServer::start(alice(Security::Starttls, vec![]));
+    let settings = full_settings(with_auth(&server, SmtpAuth::Auto));
+    let out = ioc_tracker::output::Output::new(false, true);
+    let args = ioc_tracker::cli::TestEmailArgs {
+        to: Some("Other <other@example.com>".into()),
+    };
+    let code = test_email(&settings, &args, &out).await.unwrap();
+    assert_eq!(code, ExitCode::Ok);
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].rcpt_tos,
+        vec!["other@example.com"],
+        "--to replaces to and cc"
+    );
+    assert!(got[0].tls);
+    let msg = MessageParser::default().parse(&got[0].raw).unwrap();
+    assert_eq!(msg.subject(), Some("ioc-tracker test message"));
+    assert!(
+        msg.body_text(0)
+            .unwrap()
+            .contains("Other <other@example.com>")
+    );
+    assert!(
+        msg.body_html(0)
+            .unwrap()
+            .contains("Other &lt;other@example.com&gt;")
+    );
+}
+
+#[tokio::test]
+async fn test_email_fails_with_exit_1_and_the_reason() {
+    use ioc_tracker::app::{ExitCode, test_email::test_email};
+    let server = SmtpServer::start(alice(Security::Tls, vec![]));
+    let mut email = with_auth(&server, SmtpAuth::Auto);
+    email.password = Some(Secret::new("not-the-password"));
+    let out = ioc_tracker::output::Output::new(false, true);
+    let args = ioc_tracker::cli::TestEmailArgs::default();
+    let err = test_email(&full_settings(email.clone()), &args, &out)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Partial);
+    assert!(err.to_string().contains("rejected the login"), "{err}");
+    assert!(server.received().is_empty());
+
+    // incomplete settings are named before anything is sent
+    for (key, edit) in [
+        (
+            "smtp_host",
+            Box::new(|e: &mut EmailSettings| e.smtp_host = None) as Box<dyn Fn(&mut EmailSettings)>,
+        ),
+        ("from", Box::new(|e: &mut EmailSettings| e.from = None)),
+        ("to", Box::new(|e: &mut EmailSettings| e.to.clear())),
+    ] {
+        let mut e = email.clone();
+        e.password = Some(Secret::new(PASSWORD));
+        edit(&mut e);
+        let err = test_email(&full_settings(e), &args, &out)
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Partial);
+        assert!(
+            err.to_string()
+                .contains(&format!("[email] {key} is not set")),
+            "{err}"
+        );
+    }
+    assert!(server.events().iter().all(|e| !e.starts_with("MAIL")));
+}

@@ -45,24 +45,15 @@ pub fn compose(
     settings: &EmailSettings,
     attachment: Option<&Attachment>,
 ) -> Result<Message, EmailError> {
-    let from = settings.from.as_deref().ok_or(EmailError::Incomplete {
-        key: "from",
-        hint: "set the sender address, e.g. from = \"IOC Tracker <soc-bot@example.com>\"",
-    })?;
-    if settings.to.is_empty() {
-        return Err(EmailError::Incomplete {
-            key: "to",
-            hint: "set at least one recipient, e.g. to = [\"soc@example.com\"]",
-        });
-    }
+    let (from, to) = addresses(settings)?;
     let mut builder = Message::builder()
-        .from(mailbox("from", from)?)
+        .from(from)
         .subject(subject(report, settings))
         .date(report.finished.into())
         .message_id(None)
         .user_agent(format!("ioc-tracker {}", env!("CARGO_PKG_VERSION")));
-    for to in &settings.to {
-        builder = builder.to(mailbox("to", to)?);
+    for m in to {
+        builder = builder.to(m);
     }
     for cc in &settings.cc {
         builder = builder.cc(mailbox("cc", cc)?);
@@ -81,6 +72,58 @@ pub fn compose(
     builder
         .multipart(mixed)
         .map_err(|e| EmailError::Build(e.to_string()))
+}
+
+/// The short message `ioc-tracker test-email` sends: same from/to/cc as the alert, no report.
+pub fn test_message(settings: &EmailSettings) -> Result<Message, EmailError> {
+    let (from, to) = addresses(settings)?;
+    let text = format!(
+        "This is a test message from ioc-tracker {}.\n\nIf you can read it, the [email] settings work: \
+         the IOC alerts will reach {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        settings.to.join(", ")
+    );
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(|p| format!("<p style=\"{FONT}\">{}</p>\n", escape_html(p.trim())))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"{FONT}\">\n{paragraphs}</body></html>\n"
+    );
+    let mut builder = Message::builder()
+        .from(from)
+        .subject("ioc-tracker test message")
+        .message_id(None)
+        .user_agent(format!("ioc-tracker {}", env!("CARGO_PKG_VERSION")));
+    for m in to {
+        builder = builder.to(m);
+    }
+    for cc in &settings.cc {
+        builder = builder.cc(mailbox("cc", cc)?);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| EmailError::Build(e.to_string()))
+}
+
+/// The sender and the recipients, checked.
+fn addresses(settings: &EmailSettings) -> Result<(Mailbox, Vec<Mailbox>), EmailError> {
+    let from = settings.from.as_deref().ok_or(EmailError::Incomplete {
+        key: "from",
+        hint: "set the sender address, e.g. from = \"IOC Tracker <soc-bot@example.com>\"",
+    })?;
+    if settings.to.is_empty() {
+        return Err(EmailError::Incomplete {
+            key: "to",
+            hint: "set at least one recipient, e.g. to = [\"soc@example.com\"]",
+        });
+    }
+    let to = settings
+        .to
+        .iter()
+        .map(|t| mailbox("to", t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((mailbox("from", from)?, to))
 }
 
 fn mailbox(key: &'static str, value: &str) -> Result<Mailbox, EmailError> {

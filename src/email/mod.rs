@@ -15,9 +15,10 @@ mod send;
 
 use std::path::PathBuf;
 
-pub use compose::{compose, defang_raw, escape_html, should_send, subject};
+pub use compose::{compose, defang_raw, escape_html, should_send, subject, test_message};
 pub use send::{
-    RetryPolicy, SendOutcome, eml_path_in, send, send_with, server_name, transport, write_eml,
+    RetryPolicy, SendOutcome, deliver, eml_path_in, send, send_with, server_name, transport,
+    verify, write_eml,
 };
 
 /// The report workbook to attach.

@@ -69,6 +69,32 @@ pub async fn send_with(
     policy: RetryPolicy,
 ) -> Result<SendOutcome, EmailError> {
     let transport = transport(settings)?;
+    deliver(&transport, msg, settings, policy).await
+}
+
+/// Open a connection the way a send would (connect, STARTTLS or TLS, AUTH) and check the server
+/// answers; `test-email` uses it to report the steps before sending. Not retried.
+pub async fn verify(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    settings: &EmailSettings,
+) -> Result<(), EmailError> {
+    match transport.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(EmailError::Protocol {
+            server: server_name(settings),
+            reason: "the server did not answer NOOP after the login".into(),
+        }),
+        Err(e) => Err(classify(&e, settings, 1)),
+    }
+}
+
+/// Send through an existing transport, retrying temporary failures as `policy` says.
+pub async fn deliver(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    msg: &Message,
+    settings: &EmailSettings,
+    policy: RetryPolicy,
+) -> Result<SendOutcome, EmailError> {
     let server = server_name(settings);
     let tries = policy.tries.max(1);
     let mut delay = policy.first_delay;
