@@ -858,7 +858,7 @@ async fn test_email_connects_logs_in_and_sends() {
     use ioc_tracker::app::{ExitCode, test_email::test_email};
     let server = SmtpServer::start(alice(Security::Starttls, vec![]));
     let settings = full_settings(with_auth(&server, SmtpAuth::Auto));
-    let out = ioc_tracker::output::Output::new(false, true);
+    let out = ioc_tracker::output::Output::new(false, false);
     let args = ioc_tracker::cli::TestEmailArgs {
         to: Some("Other <other@example.com>".into()),
     };
@@ -892,7 +892,7 @@ async fn test_email_fails_with_exit_1_and_the_reason() {
     let server = SmtpServer::start(alice(Security::Tls, vec![]));
     let mut email = with_auth(&server, SmtpAuth::Auto);
     email.password = Some(Secret::new("not-the-password"));
-    let out = ioc_tracker::output::Output::new(false, true);
+    let out = ioc_tracker::output::Output::new(false, false);
     let args = ioc_tracker::cli::TestEmailArgs::default();
     let err = test_email(&full_settings(email.clone()), &args, &out)
         .await
@@ -924,4 +924,22 @@ async fn test_email_fails_with_exit_1_and_the_reason() {
         );
     }
     assert!(server.events().iter().all(|e| !e.starts_with("MAIL")));
+}
+
+#[test]
+fn harness_config_section_parses() {
+    let server = SmtpServer::start(alice(Security::Starttls, vec![]));
+    let doc: toml::Table = server.email_toml().parse().unwrap();
+    let email = doc["email"].as_table().unwrap();
+    assert_eq!(
+        email["smtp_port"].as_integer(),
+        Some(i64::from(server.port))
+    );
+    assert_eq!(email["security"].as_str(), Some("starttls"));
+    assert_eq!(email["to"].as_array().unwrap().len(), 2);
+    assert!(
+        !server.email_toml().contains(PASSWORD),
+        "the password goes in the environment"
+    );
+    assert_eq!(server.env()[0].0, "IOC_TRACKER_SMTP_PASSWORD");
 }

@@ -205,6 +205,53 @@ impl SmtpServer {
         s
     }
 
+    /// An `[email]` section for a config file pointing at this server (the key names of issue 5),
+    /// for end-to-end tests of the binary. The password goes in the environment:
+    /// see [`SmtpServer::env`].
+    pub fn email_toml(&self) -> String {
+        let s = self.settings();
+        let mut t = toml::Table::new();
+        t.insert("enabled".into(), true.into());
+        t.insert("smtp_host".into(), "127.0.0.1".into());
+        t.insert("smtp_port".into(), i64::from(self.port).into());
+        let security = match self.options.security {
+            Security::None => "none",
+            Security::Starttls => "starttls",
+            Security::Tls => "tls",
+        };
+        t.insert("security".into(), security.into());
+        if let Some(u) = &s.username {
+            t.insert("username".into(), u.as_str().into());
+        }
+        t.insert("auth".into(), "auto".into());
+        t.insert("ca_file".into(), ca_file().display().to_string().into());
+        t.insert("timeout".into(), "10s".into());
+        t.insert("from".into(), s.from.clone().unwrap().into());
+        t.insert(
+            "to".into(),
+            toml::Value::Array(s.to.iter().map(|a| a.as_str().into()).collect()),
+        );
+        t.insert(
+            "cc".into(),
+            toml::Value::Array(s.cc.iter().map(|a| a.as_str().into()).collect()),
+        );
+        let mut doc = toml::Table::new();
+        doc.insert("email".into(), toml::Value::Table(t));
+        toml::to_string(&doc).unwrap()
+    }
+
+    /// Environment variables the binary needs for this server (the SMTP password, if any).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if let Some(p) = &self.options.password {
+            v.push(("IOC_TRACKER_SMTP_PASSWORD".to_string(), p.clone()));
+        }
+        if let Some(t) = &self.options.token {
+            v.push(("IOC_TRACKER_SMTP_OAUTH_TOKEN".to_string(), t.clone()));
+        }
+        v
+    }
+
     /// The messages stored so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.maildir())
