@@ -157,10 +157,22 @@ pub fn transport(
         .tls(tls)
         .timeout(Some(settings.timeout));
     if let Some((credentials, mechanisms)) = credentials(settings)? {
+        if settings.security == SmtpSecurity::None && !is_loopback(host) {
+            tracing::warn!(
+                "[email] security = \"none\": the login to {server} goes over the network unencrypted; use starttls or tls"
+            );
+        }
         builder = builder.credentials(credentials).authentication(mechanisms);
     }
     tracing::debug!(server = %server, security = ?settings.security, auth = ?settings.auth, "smtp transport ready");
     Ok(builder.build::<Tokio1Executor>())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn tls_parameters(host: &str, settings: &EmailSettings) -> Result<TlsParameters, EmailError> {
