@@ -943,3 +943,78 @@ fn harness_config_section_parses() {
     );
     assert_eq!(server.env()[0].0, "IOC_TRACKER_SMTP_PASSWORD");
 }
+
+// ---------------------------------------------------------------- the binary
+
+fn binary_test_email(
+    server: &SmtpServer,
+    password: &str,
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ioc-tracker.toml");
+    std::fs::write(&config, server.email_toml()).unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("ioc-tracker").unwrap();
+    cmd.current_dir(dir.path())
+        .env("IOC_TRACKER_SMTP_PASSWORD", password)
+        .env_remove("IOC_TRACKER_SMTP_OAUTH_TOKEN")
+        .env("NO_COLOR", "1")
+        .arg("-c")
+        .arg(&config)
+        .args(extra)
+        .arg("test-email");
+    cmd.assert()
+}
+
+#[test]
+fn binary_test_email_says_each_step_and_exits_0() {
+    let server = SmtpServer::start(alice(Security::Starttls, vec![]));
+    let out = binary_test_email(&server, PASSWORD, &[]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for step in [
+        "connect: ok",
+        "tls: STARTTLS",
+        "auth: logged in as \"alice@example.com\"",
+        "accepted: 250",
+    ] {
+        assert!(stderr.contains(step), "missing {step:?} in:\n{stderr}");
+    }
+    assert!(
+        stdout.contains("test message accepted by 127.0.0.1:"),
+        "{stdout}"
+    );
+    assert_eq!(server.received().len(), 1);
+    assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
+
+    let out = binary_test_email(&server, PASSWORD, &["--json"]).success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["sent"], true);
+    assert_eq!(v["attempts"], 1);
+}
+
+#[test]
+fn binary_test_email_wrong_password_exits_1_without_showing_it() {
+    let server = SmtpServer::start(alice(Security::Tls, vec![]));
+    let wrong = "Wr0ng-but-secret-123";
+    let out = binary_test_email(&server, wrong, &["-vvv"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("auth: failed"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: smtp server 127.0.0.1:{} rejected the login",
+            server.port
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(wrong), "password shown:\n{stderr}");
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).is_empty());
+
+    // --show-settings masks it too
+    let out = binary_test_email(&server, wrong, &["--show-settings"]).success();
+    let shown = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        shown.contains("smtp_host") && !shown.contains(wrong),
+        "{shown}"
+    );
+}
