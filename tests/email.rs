@@ -554,7 +554,7 @@ async fn temporary_failure_on_every_try_gives_up_after_three() {
     let err = email::send_with(&msg, &settings, fast()).await.unwrap_err();
     assert!(err.is_temporary(), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("451") && text.contains("3 times"), "{text}");
+    assert!(text.contains("451") && text.contains("(3 tries)"), "{text}");
     assert!(
         text.contains(&format!("127.0.0.1:{}", server.port)),
         "{text}"

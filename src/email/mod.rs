@@ -66,7 +66,8 @@ pub enum EmailError {
 
     /// The server could not be reached (refused, timed out, dropped) after every try.
     #[error(
-        "cannot reach smtp server {server} after {attempts} tries: {reason}; check [email] smtp_host, smtp_port and security, and that the server is up"
+        "cannot reach smtp server {server} ({}): {reason}; check [email] smtp_host, smtp_port and security, and that the server is up",
+        tries(*.attempts)
     )]
     Connect {
         server: String,
@@ -99,7 +100,8 @@ pub enum EmailError {
 
     /// Temporary failures (4xx) on every try.
     #[error(
-        "smtp server {server} failed temporarily {attempts} times, last: {reply}; try again later (the report is written)"
+        "smtp server {server} failed temporarily ({}), last: {reply}; try again later",
+        tries(*.attempts)
     )]
     Temporary {
         server: String,
@@ -120,6 +122,14 @@ pub enum EmailError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try".into()
+    } else {
+        format!("{n} tries")
+    }
 }
 
 impl EmailError {

@@ -297,7 +297,7 @@ pub(super) fn classify(
             reason: text,
         };
     }
-    if e.is_timeout() || io_kind_is_transient(e) {
+    if e.is_timeout() || io_kind_is_transient(e) || text.starts_with("Connection error") {
         return EmailError::Connect {
             server,
             attempts,
