@@ -676,7 +676,9 @@ fn the_password_never_reaches_an_error_a_log_or_the_eml() {
             move || logs.clone()
         })
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // global, not set_default: a thread-local subscriber loses events while other tests run
+    // (tracing's callsite interest cache); every test of this binary then logs into `logs`
+    tracing::subscriber::set_global_default(subscriber).expect("only this test sets it");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -718,7 +720,6 @@ fn the_password_never_reaches_an_error_a_log_or_the_eml() {
     let eml = dir.path().join("alert.eml");
     email::write_eml(&msg, &eml).unwrap();
     texts.push(String::from_utf8_lossy(&std::fs::read(&eml).unwrap()).into_owned());
-    drop(_guard);
     let log = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
         log.contains("email accepted"),

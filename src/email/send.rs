@@ -119,7 +119,8 @@ pub async fn deliver(
                 let err = classify(&e, settings, attempt);
                 if err.is_temporary() && attempt < tries {
                     tracing::warn!(
-                        "email try {attempt} of {tries} failed, trying again in {}: {err}",
+                        "email to {server}: try {attempt} of {tries} failed ({}), trying again in {}",
+                        scrub(&e.to_string(), settings),
                         humantime::format_duration(delay)
                     );
                     tokio::time::sleep(delay).await;
