@@ -51,7 +51,7 @@ const FLAGGED: [Flagged; 4] = [
     Flagged {
         raw: "bücher.example",
         kind: "Domain",
-        defanged: "xn--bcher-kva[.]example",
+        defanged: "bücher[.]example (xn--bcher-kva[.]example)",
     },
 ];
 
@@ -1018,4 +1018,22 @@ fn binary_test_email_wrong_password_exits_1_without_showing_it() {
         shown.contains("smtp_host") && !shown.contains(wrong),
         "{shown}"
     );
+}
+
+#[test]
+fn an_idn_url_is_shown_in_unicode_and_punycode_both_defanged() {
+    let mut settings = Settings::defaults().email;
+    settings.from = Some("ioc-bot@example.com".into());
+    settings.to = vec!["soc@example.com".into()];
+    let mut r = report(1);
+    r.rows[0].raw_value = "hxxps://bücher[.]example/x".into();
+    r.rows[0].ioc = Some(Ioc::parse(&r.rows[0].raw_value, Some("URL")).unwrap());
+    let raw = email::compose(&r, &settings, None).unwrap().formatted();
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    for body in [parsed.body_html(0).unwrap(), parsed.body_text(0).unwrap()] {
+        assert!(
+            body.contains("hxxps://bücher[.]example/x (hxxps://xn--bcher-kva[.]example/x)"),
+            "{body}"
+        );
+    }
 }

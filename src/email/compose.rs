@@ -15,6 +15,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 use super::{Attachment, EmailError};
 use crate::config::EmailSettings;
+use crate::ioc::{Ioc, IocKind, defang};
 use crate::report::{Report, RowResult};
 use crate::rules::Verdict;
 
@@ -166,7 +167,7 @@ fn row_cells(row: &RowResult, groups: &[String]) -> Vec<String> {
         None => row.declared_kind.clone(),
     };
     let ioc = match &row.ioc {
-        Some(ioc) => ioc.defanged(),
+        Some(ioc) => shown_ioc(ioc),
         None => defang_raw(&row.raw_value),
     };
     let mut cells = vec![
@@ -183,6 +184,28 @@ fn row_cells(row: &RowResult, groups: &[String]) -> Vec<String> {
     cells.push(row.note.clone());
     cells.push(row.action.map_or("undecided", |a| a.as_str()).to_string());
     cells
+}
+
+/// The defanged IOC; an internationalised domain (or URL host) is shown in Unicode first, as the
+/// analyst wrote it, then in the punycode form that was looked up:
+/// `bücher[.]example (xn--bcher-kva[.]example)`.
+fn shown_ioc(ioc: &Ioc) -> String {
+    let value = ioc.value();
+    let host = match ioc.kind() {
+        IocKind::Domain => Some(value.to_string()),
+        IocKind::Url => url::Url::parse(value)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string)),
+        _ => None,
+    };
+    if let Some(host) = host.filter(|h| h.contains("xn--")) {
+        let (unicode, result) = idna::domain_to_unicode(&host);
+        if result.is_ok() && unicode != host {
+            let unicode_value = value.replacen(&host, &unicode, 1);
+            return format!("{} ({})", defang(&unicode_value), ioc.defanged());
+        }
+    }
+    ioc.defanged()
 }
 
 fn verdict_text(v: Option<&Verdict>) -> String {
