@@ -152,14 +152,14 @@ fn realistic_workbook() {
             "4 domain evil.example.com".into(),
             "6 url https://payload.example.net/a?b=1".into(),
             "7 ip 203.0.113.7".into(),
-            "8 - 999.1.1.1: PROBLEM".into(),
+            "8 - 999.1.1.1: 999.1.1.1 is not a valid IPv4 address (octet 999 > 255)".into(),
             format!("9 sha256 {SHA256_1} (dup of 2)"),
-            "10 - 000959: PROBLEM".into(),
+            "10 - 000959: wrong length for an MD5: 6 hex characters (expected 32)".into(),
             format!(
                 "11 - 12345678901234567000000000000000: {}",
                 ioc_tracker::workbook::precision_lost_reason()
             ),
-            "12 - not a domain: PROBLEM".into(),
+            "12 - not a domain: contains a space inside the value".into(),
             "13 ip 198.51.100.9".into(),
             "14 domain evil.example.com (dup of 4)".into(),
         ]
@@ -191,7 +191,7 @@ fn bundled_sample() {
             "12 url http://login-portal.example.test/verify.php".into(),
             format!("13 md5 {MD5_5}"),
             format!("14 sha256 {SHA256_1} (dup of 2)"),
-            "15 - 999.1.1.1: PROBLEM".into(),
+            "15 - 999.1.1.1: 999.1.1.1 is not a valid IPv4 address (octet 999 > 255)".into(),
             "16 domain mail.example.net".into(),
         ]
     );
@@ -273,7 +273,7 @@ fn foreign_lines() -> Vec<String> {
     vec![
         format!("2 sha256 {SHA256_4}"),
         "3 domain bad.example.org".into(),
-        "5 - 198.51.100.300: PROBLEM".into(),
+        "5 - 198.51.100.300: 198.51.100.300 is not a valid IPv4 address (octet 300 > 255)".into(),
         "6 url http://203.0.113.5/x".into(),
         "7 domain bad.example.org (dup of 3)".into(),
     ]
@@ -309,9 +309,9 @@ fn csv_file() {
         [
             format!("2 sha256 {SHA256_6}"),
             "3 domain phish.example.com".into(),
-            "5 - 000959: PROBLEM".into(),
+            "5 - 000959: wrong length for an MD5: 6 hex characters (expected 32)".into(),
             "6 url https://203.0.113.9:8443/gate.php?id=1,2".into(),
-            "7 - 198.51.100.023: PROBLEM".into(),
+            "7 - 198.51.100.023: 198.51.100.023 is not a valid IPv4 address (octet 023 has a leading zero)".into(),
         ]
     );
     assert_eq!(
