@@ -213,6 +213,20 @@ fn bundled_sample_matches_its_generator() {
             .unwrap();
     assert_eq!(a.sheets, b.sheets);
     assert_eq!(ta, tb);
+    assert_eq!(
+        b.sheets[0].layout.column_widths,
+        [
+            (0, 12.0),
+            (1, 16.0),
+            (2, 14.0),
+            (3, 12.0),
+            (4, 68.0),
+            (5, 13.0),
+            (6, 12.0),
+            (7, 10.0)
+        ]
+    );
+    assert!(b.sheets[1].layout.column_widths.is_empty());
 }
 
 #[test]

@@ -8,6 +8,7 @@
 mod csv;
 mod header;
 mod read;
+mod xlsx_layout;
 
 use std::path::PathBuf;
 

@@ -7,12 +7,14 @@
 //! the used area; cells are put back at their absolute positions), values with their type
 //! (numbers, text, booleans, errors such as `#N/A`, dates as `NaiveDateTime` — xlsx/xls serials
 //! with a date format and ods ISO dates alike), formulas with their cached value, merged regions
-//! (xlsx, xls) and hidden sheets. Durations (a time formatted `[h]:mm`) are kept as their serial
-//! number; ods durations as their ISO text. Column widths, styles, comments, data validation
-//! and conditional formats are not read (calamine does not expose them).
+//! (xlsx, xls), column widths (xlsx, see `xlsx_layout`) and hidden sheets. Durations (a time formatted `[h]:mm`) are kept as their serial
+//! number; ods durations as their ISO text. Styles, number formats other than "is a date",
+//! comments, data validation, conditional formats, row heights, and widths of .xls/.ods
+//! columns are not read (calamine does not expose them).
 //!
 //! What is not done here: judging IOC values (`crate::ioc`) and writing (`write`).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -189,9 +191,13 @@ fn classify(path: &Path, format: SourceFormat, e: calamine::Error) -> WorkbookEr
     }
 }
 
-/// Merged regions, for the readers that expose them.
+/// Merged regions and column widths, for the readers that have them.
 trait MergedRegions {
     fn merged_regions_of(&mut self, sheet: &str) -> Vec<Dimensions>;
+    /// sheet name → (column, width in characters)
+    fn column_widths_of(&self, _path: &Path) -> HashMap<String, Vec<(u16, f64)>> {
+        HashMap::new()
+    }
     /// ods formulas are OpenFormula (`of:=[.D2]*2`); the model keeps Excel syntax.
     fn excel_formula(&self, text: &str) -> String {
         text.to_string()
@@ -201,6 +207,9 @@ trait MergedRegions {
 impl<RS: Read + Seek> MergedRegions for Xlsx<RS> {
     fn merged_regions_of(&mut self, sheet: &str) -> Vec<Dimensions> {
         self.merge_cells_by_sheet_name(sheet).unwrap_or_default()
+    }
+    fn column_widths_of(&self, path: &Path) -> HashMap<String, Vec<(u16, f64)>> {
+        super::xlsx_layout::column_widths(path)
     }
 }
 
@@ -227,6 +236,7 @@ where
     let err = |e: R::Error| classify(path, format, e.into());
     let mut book: R = open_workbook(path).map_err(err)?;
     let metadata = book.sheets_metadata().to_vec();
+    let mut widths = book.column_widths_of(path);
     let mut sheets = Vec::with_capacity(metadata.len());
     for meta in metadata {
         if meta.typ != SheetType::WorkSheet {
@@ -264,12 +274,20 @@ where
             })
             .collect();
         let rows = sheet_rows(&values, &formulas, |f| book.excel_formula(f));
+        // Widths of columns past the used area (a `<col max="16384">` span) carry nothing.
+        let used_width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let column_widths = widths
+            .remove(&meta.name)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&(col, _)| usize::from(col) < used_width)
+            .collect();
         sheets.push(Sheet {
             name: meta.name,
             rows,
             layout: SheetLayout {
                 merged,
-                column_widths: Vec::new(),
+                column_widths,
                 hidden: meta.visible != SheetVisible::Visible,
             },
         });
