@@ -19,6 +19,7 @@ fn cmd(dir: &Path) -> Command {
         .env_remove("IOC_TRACKER_CONFIG")
         .env_remove("IOC_TRACKER_VT_KEYS")
         .env_remove("IOC_TRACKER_LOG")
+        .env_remove("IOC_TRACKER_WORKBOOK")
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join(".config"))
         .env("NO_COLOR", "1");
@@ -363,6 +364,69 @@ fn human_table_on_stdout_and_summary_on_stderr() {
          up, 2 duplicates), 4 invalid, 1 blank row skipped; md5 1, sha256 2, domain 2, ip 2, url 1"
     );
     assert!(path.exists());
+}
+
+// ---- settings: [workbook] sheet, [workbook.columns], path from the file or environment ----
+
+#[test]
+fn configured_sheet_and_column_names() {
+    let dir = TempDir::new().unwrap();
+    let path = build(&dir, "noval.xlsx", missing_ioc_value);
+    std::fs::write(
+        dir.path().join("ioc-tracker.toml"),
+        "[workbook]\npath = \"noval.xlsx\"\nsheet = \"ioc tracking\"\n\n[workbook.columns]\nioc_value = \"indicator\"\n",
+    )
+    .unwrap();
+    let out = cmd(dir.path())
+        .args(["validate", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lines(&doc), ["2 domain example.com"]);
+    assert!(path.exists());
+}
+
+#[test]
+fn configured_sheet_missing() {
+    let dir = TempDir::new().unwrap();
+    let path = build(&dir, "ioc_tracking.xlsx", realistic);
+    let elsewhere = TempDir::new().unwrap();
+    let config = elsewhere.path().join("settings.toml");
+    std::fs::write(&config, "[workbook]\nsheet = \"IOCs\"\n").unwrap();
+    let e = validate_fails(dir.path(), &path, &["-c", config.to_str().unwrap()]);
+    assert_eq!(
+        e,
+        format!(
+            "error: sheet \"IOCs\" not found in {} (sheets: Read me, IOC Tracking, Lookups): fix \
+             [workbook] sheet in the config",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn workbook_from_the_environment() {
+    let dir = TempDir::new().unwrap();
+    let path = build(&dir, "elsewhere.xlsx", reordered);
+    let out = cmd(dir.path())
+        .env("IOC_TRACKER_WORKBOOK", &path)
+        .args(["validate", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["counts"]["rows"], 3);
 }
 
 // ---- files that cannot be processed ----
