@@ -199,7 +199,7 @@ pub enum WorkbookError {
         /// the sheet's 1-based row number of the header
         row: usize,
     },
-    // ---- write side (workbook-write helper) ----
+    // ---- end of read side ----
     #[error("{0}")]
     Other(String),
 }
