@@ -10,12 +10,12 @@ mod header;
 mod read;
 mod xlsx_layout;
 
+pub use header::normalise_header;
+pub use read::{check_not_open, precision_lost_reason, read, render_cell, tracked_rows};
+
 use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
-
-pub use header::normalise_header;
-pub use read::{check_not_open, precision_lost_reason, read, render_cell, tracked_rows};
 
 /// One cell's value, with its type kept: dates stay dates, numbers numbers, text text,
 /// formulas formulas (with their cached value).
