@@ -11,7 +11,9 @@ mod read;
 mod xlsx_layout;
 
 pub use header::normalise_header;
-pub use read::{check_not_open, precision_lost_reason, read, render_cell, tracked_rows};
+pub use read::{
+    check_not_open, precision_lost_reason, read, read_workbook, render_cell, tracked_rows,
+};
 
 use std::path::PathBuf;
 

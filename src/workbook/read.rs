@@ -330,9 +330,14 @@ fn sheet_rows(
                 row.resize(c + 1, CellValue::Empty);
             }
             let cached = std::mem::replace(&mut row[c], CellValue::Empty);
-            row[c] = CellValue::Formula {
-                formula: excel_formula(text),
-                cached: Box::new(cached),
+            row[c] = match cached {
+                // An error constant: the writer stores an `Error` cell as the formula `=#N/A`
+                // (rust_xlsxwriter cannot write error cells), so read it back as the error.
+                CellValue::Error(e) if *text == e => CellValue::Error(e),
+                cached => CellValue::Formula {
+                    formula: excel_formula(text),
+                    cached: Box::new(cached),
+                },
             };
         }
     }
@@ -590,6 +595,8 @@ mod tests {
         ws.write(6, 3, 42).unwrap();
         ws.write_formula(6, 4, Formula::new("=1/0").set_result("#DIV/0!"))
             .unwrap();
+        ws.write_formula(6, 5, Formula::new("=#N/A").set_result("#N/A"))
+            .unwrap();
         let hidden = wb.add_worksheet().set_name("Old").unwrap();
         hidden.write(0, 0, true).unwrap();
         hidden.set_hidden(true);
@@ -638,6 +645,7 @@ mod tests {
                 cached: Box::new(CellValue::Error("#DIV/0!".into()))
             }
         );
+        assert_eq!(ioc.rows[6][5], CellValue::Error("#N/A".into()));
         assert_eq!(ioc.rows.len(), 7);
     }
 
