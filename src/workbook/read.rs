@@ -14,14 +14,13 @@
 //!
 //! What is not done here: judging IOC values (`crate::ioc`) and writing (`write`).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use calamine::{
-    Data, Dimensions, Ods, OdsError, Range, Reader, SheetType, SheetVisible, Xls, XlsError, Xlsx,
-    XlsxError, open_workbook,
+    Data, DataRef, Dimensions, Ods, OdsError, Range, Reader, SheetType, SheetVisible, Xls,
+    XlsError, Xlsx, XlsxError, open_workbook,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -91,7 +90,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, WorkbookError> {
             })?;
             vec![super::csv::read_csv(path, bytes)?]
         }
-        SourceFormat::Xlsx | SourceFormat::Xlsm => load::<Xlsx<_>>(path, format)?,
+        SourceFormat::Xlsx | SourceFormat::Xlsm => load_xlsx(path, format)?,
         SourceFormat::Xls => load::<Xls<_>>(path, format)?,
         SourceFormat::Ods => load::<Ods<_>>(path, format)?,
     };
@@ -191,25 +190,12 @@ fn classify(path: &Path, format: SourceFormat, e: calamine::Error) -> WorkbookEr
     }
 }
 
-/// Merged regions and column widths, for the readers that have them.
+/// Merged regions, for the readers that expose them (.xlsx has its own path, `load_xlsx`).
 trait MergedRegions {
     fn merged_regions_of(&mut self, sheet: &str) -> Vec<Dimensions>;
-    /// sheet name → (column, width in characters)
-    fn column_widths_of(&self, _path: &Path) -> HashMap<String, Vec<(u16, f64)>> {
-        HashMap::new()
-    }
     /// ods formulas are OpenFormula (`of:=[.D2]*2`); the model keeps Excel syntax.
     fn excel_formula(&self, text: &str) -> String {
         text.to_string()
-    }
-}
-
-impl<RS: Read + Seek> MergedRegions for Xlsx<RS> {
-    fn merged_regions_of(&mut self, sheet: &str) -> Vec<Dimensions> {
-        self.merge_cells_by_sheet_name(sheet).unwrap_or_default()
-    }
-    fn column_widths_of(&self, path: &Path) -> HashMap<String, Vec<(u16, f64)>> {
-        super::xlsx_layout::column_widths(path)
     }
 }
 
@@ -236,7 +222,6 @@ where
     let err = |e: R::Error| classify(path, format, e.into());
     let mut book: R = open_workbook(path).map_err(err)?;
     let metadata = book.sheets_metadata().to_vec();
-    let mut widths = book.column_widths_of(path);
     let mut sheets = Vec::with_capacity(metadata.len());
     for meta in metadata {
         if meta.typ != SheetType::WorkSheet {
@@ -274,25 +259,99 @@ where
             })
             .collect();
         let rows = sheet_rows(&values, &formulas, |f| book.excel_formula(f));
-        // Widths of columns past the used area (a `<col max="16384">` span) carry nothing.
-        let used_width = rows.iter().map(Vec::len).max().unwrap_or(0);
-        let column_widths = widths
-            .remove(&meta.name)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|&(col, _)| usize::from(col) < used_width)
-            .collect();
         sheets.push(Sheet {
             name: meta.name,
             rows,
             layout: SheetLayout {
                 merged,
-                column_widths,
+                column_widths: Vec::new(),
                 hidden: meta.visible != SheetVisible::Visible,
             },
         });
     }
     Ok(sheets)
+}
+
+/// .xlsx/.xlsm: one streaming pass per sheet gives each cell's value and formula together
+/// (instead of calamine's separate value, formula and merged-cell passes over the sheet XML),
+/// while another thread reads the widths and merged regions (`xlsx_layout`).
+fn load_xlsx(path: &Path, format: SourceFormat) -> Result<Vec<Sheet>, WorkbookError> {
+    let err = |e: XlsxError| classify(path, format, e.into());
+    let mut book: Xlsx<_> = open_workbook(path).map_err(err)?;
+    std::thread::scope(|scope| {
+        let layouts = scope.spawn(|| super::xlsx_layout::layouts(path));
+        let metadata = book.sheets_metadata().to_vec();
+        let mut sheets = Vec::with_capacity(metadata.len());
+        for meta in metadata {
+            if meta.typ != SheetType::WorkSheet {
+                tracing::warn!(
+                    "{}: sheet {:?} is a {:?}, not a worksheet; it is not read",
+                    path.display(),
+                    meta.name,
+                    meta.typ
+                );
+                continue;
+            }
+            let mut cells = book.worksheet_cells_reader(&meta.name).map_err(err)?;
+            let mut rows: Vec<Vec<CellValue>> = Vec::new();
+            while let Some(cell) = cells.next_cell_with_formula().map_err(err)? {
+                let (r, c) = (cell.pos.0 as usize, cell.pos.1 as usize);
+                let value = cell_value_ref(&cell.value);
+                let value = match cell.formula {
+                    Some(formula) if !formula.is_empty() => with_formula(formula, value),
+                    _ if value == CellValue::Empty => continue,
+                    _ => value,
+                };
+                if rows.len() <= r {
+                    rows.resize_with(r + 1, Vec::new);
+                }
+                let row = &mut rows[r];
+                if row.len() <= c {
+                    row.resize(c + 1, CellValue::Empty);
+                }
+                row[c] = value;
+            }
+            drop(cells);
+            while rows.last().is_some_and(|r| r.is_empty()) {
+                rows.pop();
+            }
+            sheets.push(Sheet {
+                name: meta.name,
+                rows,
+                layout: SheetLayout {
+                    merged: Vec::new(),
+                    column_widths: Vec::new(),
+                    hidden: meta.visible != SheetVisible::Visible,
+                },
+            });
+        }
+        let mut layouts = layouts.join().unwrap_or_default();
+        for sheet in &mut sheets {
+            if let Some(layout) = layouts.remove(&sheet.name) {
+                // Widths past the used area (a `<col max="16384">` span) carry nothing.
+                let used_width = sheet.rows.iter().map(Vec::len).max().unwrap_or(0);
+                sheet.layout.column_widths = layout
+                    .widths
+                    .into_iter()
+                    .filter(|&(col, _)| usize::from(col) < used_width)
+                    .collect();
+                sheet.layout.merged = layout.merged;
+            }
+        }
+        Ok(sheets)
+    })
+}
+
+/// A formula cell; an error constant (`=#N/A`, which is how the writer stores an `Error` cell,
+/// rust_xlsxwriter having no error cells) reads back as the error.
+fn with_formula(formula: String, cached: CellValue) -> CellValue {
+    match cached {
+        CellValue::Error(e) if formula == e => CellValue::Error(e),
+        cached => CellValue::Formula {
+            formula,
+            cached: Box::new(cached),
+        },
+    }
 }
 
 /// Put every cell back at its absolute position from A1 and attach formulas to their cached
@@ -330,21 +389,29 @@ fn sheet_rows(
                 row.resize(c + 1, CellValue::Empty);
             }
             let cached = std::mem::replace(&mut row[c], CellValue::Empty);
-            row[c] = match cached {
-                // An error constant: the writer stores an `Error` cell as the formula `=#N/A`
-                // (rust_xlsxwriter cannot write error cells), so read it back as the error.
-                CellValue::Error(e) if *text == e => CellValue::Error(e),
-                cached => CellValue::Formula {
-                    formula: excel_formula(text),
-                    cached: Box::new(cached),
-                },
-            };
+            row[c] = with_formula(excel_formula(text), cached);
         }
     }
     while rows.last().is_some_and(|r| r.is_empty()) {
         rows.pop();
     }
     rows
+}
+
+/// One streamed .xlsx value in the model.
+fn cell_value_ref(d: &DataRef<'_>) -> CellValue {
+    match d {
+        DataRef::SharedString(s) => CellValue::String((*s).to_string()),
+        DataRef::String(s) => CellValue::String(s.clone()),
+        DataRef::Empty => CellValue::Empty,
+        DataRef::Float(f) => CellValue::Number(*f),
+        DataRef::Int(i) => CellValue::Number(*i as f64),
+        DataRef::Bool(b) => CellValue::Bool(*b),
+        DataRef::DateTime(dt) => cell_value(&Data::DateTime(*dt)),
+        DataRef::DateTimeIso(s) => cell_value(&Data::DateTimeIso(s.clone())),
+        DataRef::DurationIso(s) => CellValue::String(s.clone()),
+        DataRef::Error(e) => CellValue::Error(e.to_string()),
+    }
 }
 
 /// One calamine value in the model.
