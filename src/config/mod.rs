@@ -211,7 +211,7 @@ pub(crate) mod duration_opt {
 /// Why the settings could not be loaded. Each message names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}", path = path.display())]
+    #[error("cannot read config file {path}", path = path.display())]
     Read {
         path: PathBuf,
         #[source]
