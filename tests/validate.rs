@@ -276,11 +276,40 @@ fn header_on_row_3_under_a_title() {
 }
 
 #[test]
-fn upper_case_extension() {
+fn extension_in_any_case_and_xlsm() {
     let dir = TempDir::new().unwrap();
-    let path = build(&dir, "REORDERED.XLSX", reordered);
+    for name in ["REORDERED.XLSX", "Reordered.Xlsm"] {
+        let path = build(&dir, name, reordered);
+        let doc = validate_json(dir.path(), &path);
+        assert_eq!(doc["counts"]["rows"], 3, "{name}");
+        assert_eq!(doc["counts"]["by_kind"]["sha1"], 1, "{name}");
+    }
+}
+
+#[test]
+fn json_shape() {
+    let dir = TempDir::new().unwrap();
+    let path = build(&dir, "ioc_tracking.xlsx", realistic);
     let doc = validate_json(dir.path(), &path);
-    assert_eq!(doc["counts"]["rows"], 3);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k.join(",")
+    };
+    assert_eq!(keys(&doc), "counts,rows");
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(keys(&rows[0]), "kind,problem,row,sheet,value");
+    assert_eq!(rows[0]["problem"], Value::Null);
+    assert_eq!(rows[5]["kind"], Value::Null);
+    assert_eq!(keys(&rows[6]), "duplicate_of,kind,problem,row,sheet,value");
+    assert_eq!(
+        keys(&doc["counts"]),
+        "blank_rows_skipped,by_kind,duplicates,invalid,rows,unique,valid"
+    );
+    assert_eq!(
+        keys(&doc["counts"]["by_kind"]),
+        "domain,ip,md5,sha1,sha256,url"
+    );
 }
 
 /// Expected rows of tracking.ods and tracking.xls (see fixtures/make_foreign.py).
@@ -447,6 +476,59 @@ fn random_bytes_named_xlsx() {
     assert!(
         e.contains("junk.xlsx is not a readable Excel (.xlsx) file (")
             && e.contains("save it again as .xlsx"),
+        "{e}"
+    );
+}
+
+#[test]
+fn truncated_and_empty_xlsx() {
+    let dir = TempDir::new().unwrap();
+    let full = dir.path().join("full.bin");
+    realistic(&full);
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::remove_file(&full).unwrap();
+    let path = dir.path().join("cut.xlsx");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let e = validate_fails(dir.path(), &path, &[]);
+    assert!(
+        e.contains("cut.xlsx is not a readable Excel (.xlsx) file ("),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let path = dir.path().join("empty.xlsx");
+    std::fs::write(&path, b"").unwrap();
+    let e = validate_fails(dir.path(), &path, &[]);
+    assert!(e.contains("; the file is empty)"), "{e}");
+}
+
+#[test]
+fn renamed_files_say_what_they_are() {
+    let dir = TempDir::new().unwrap();
+    let path = build(&dir, "really_xlsx.xls", reordered);
+    let e = validate_fails(dir.path(), &path, &[]);
+    assert!(
+        e.contains("really_xlsx.xls is not a readable Excel 97-2003 (.xls) file (")
+            && e.contains("its content is an .xlsx or .ods file: rename it)"),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let path = dir.path().join("really_xls.xlsx");
+    std::fs::copy(fixtures().join("tracking.xls"), &path).unwrap();
+    let e = validate_fails(dir.path(), &path, &[]);
+    assert!(
+        e.contains("its content is an Excel 97-2003 file: rename it to .xls)"),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let path = dir.path().join("export.xls");
+    std::fs::write(
+        &path,
+        "<html><body><table><tr><td>IOC Value</td></tr></table></body></html>",
+    )
+    .unwrap();
+    let e = validate_fails(dir.path(), &path, &[]);
+    assert!(
+        e.contains("its content is a web page (an HTML export), not a workbook)"),
         "{e}"
     );
 }

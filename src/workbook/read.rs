@@ -185,8 +185,34 @@ fn classify(path: &Path, format: SourceFormat, e: calamine::Error) -> WorkbookEr
         other => WorkbookError::Corrupt {
             path: path.to_path_buf(),
             format: format_name(format),
-            detail: other.to_string(),
+            detail: match content_hint(path, format) {
+                Some(hint) => format!("{other}; {hint}"),
+                None => other.to_string(),
+            },
         },
+    }
+}
+
+/// What the first bytes say the file really is, when that is not what its extension says.
+fn content_hint(path: &Path, format: SourceFormat) -> Option<&'static str> {
+    let mut head = [0u8; 512];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+    let head = &head[..n];
+    if n == 0 {
+        return Some("the file is empty");
+    }
+    let zip = head.starts_with(b"PK\x03\x04");
+    let ole = head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    match format {
+        SourceFormat::Xls if zip => Some("its content is an .xlsx or .ods file: rename it"),
+        SourceFormat::Xlsx | SourceFormat::Xlsm | SourceFormat::Ods if ole => {
+            Some("its content is an Excel 97-2003 file: rename it to .xls")
+        }
+        _ if text.contains("<html") || text.contains("<!doctype html") => {
+            Some("its content is a web page (an HTML export), not a workbook")
+        }
+        _ => None,
     }
 }
 
