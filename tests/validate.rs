@@ -540,7 +540,10 @@ fn text_file() {
     std::fs::copy(fixtures().join("not_a_workbook.txt"), &path).unwrap();
     let e = validate_fails(dir.path(), &path, &[]);
     assert!(
-        e.ends_with("notes.txt is not a spreadsheet (extension \".txt\"): use a .xlsx, .xlsm, .xls, .ods or .csv file"),
+        e.ends_with(
+            "notes.txt is not a spreadsheet ioc-tracker reads (extension \".txt\"): use a .xlsx, \
+             .xlsm, .xls, .ods or .csv file (Excel: File > Save As > Excel Workbook)"
+        ),
         "{e}"
     );
 }

@@ -141,9 +141,13 @@ pub enum WorkbookError {
     #[error("cannot read workbook {path}: {detail}")]
     Unreadable { path: PathBuf, detail: String },
     #[error(
-        "{path} is not a spreadsheet (extension {extension:?}): use a .xlsx, .xlsm, .xls, .ods or .csv file"
+        "{path} is not a spreadsheet ioc-tracker reads ({extension}): use a .xlsx, .xlsm, .xls, .ods or .csv file (Excel: File > Save As > Excel Workbook)"
     )]
-    NotASpreadsheet { path: PathBuf, extension: String },
+    NotASpreadsheet {
+        path: PathBuf,
+        /// `extension ".txt"` or `no extension`
+        extension: String,
+    },
     #[error(
         "{path} is not a readable {format} file ({detail}): open it in Excel or LibreOffice and save it again as .xlsx"
     )]

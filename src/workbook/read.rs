@@ -5,12 +5,15 @@
 //! What is read: every sheet in order (chart, dialog and macro sheets have no cells and are
 //! skipped with a warning), every row from A1 including blank ones (calamine trims ranges to
 //! the used area; cells are put back at their absolute positions), values with their type
-//! (numbers, text, booleans, errors such as `#N/A`, dates as `NaiveDateTime` — xlsx/xls serials
-//! with a date format and ods ISO dates alike), formulas with their cached value, merged regions
-//! (xlsx, xls), column widths (xlsx, see `xlsx_layout`) and hidden sheets. Durations (a time formatted `[h]:mm`) are kept as their serial
-//! number; ods durations as their ISO text. Styles, number formats other than "is a date",
-//! comments, data validation, conditional formats, row heights, and widths of .xls/.ods
-//! columns are not read (calamine does not expose them).
+//! (numbers, text, booleans, errors such as `#N/A`, dates as `NaiveDateTime`: xlsx/xls serials
+//! with a date format and ods ISO dates alike), formulas with their cached value (ods
+//! OpenFormula turned into Excel syntax), merged regions (xlsx, xls), column widths (xlsx, see
+//! `xlsx_layout`) and hidden sheets. Durations (a time formatted `[h]:mm`) are kept as their
+//! serial number; ods durations as their ISO text. Not read (calamine does not expose them):
+//! styles, number formats other than "is a date", comments, data validation, conditional
+//! formats, row heights, hidden rows and columns, widths of .xls/.ods columns, merged cells of
+//! .ods. Trailing empty cells of a row and trailing blank rows of a sheet are dropped (a file
+//! cannot tell them from absent ones).
 //!
 //! What is not done here: judging IOC values (`crate::ioc`) and writing (`write`).
 
@@ -117,9 +120,9 @@ fn source_format(path: &Path) -> Result<SourceFormat, WorkbookError> {
             return Err(WorkbookError::NotASpreadsheet {
                 path: path.to_path_buf(),
                 extension: if extension.is_empty() {
-                    "none".into()
+                    "no extension".into()
                 } else {
-                    format!(".{extension}")
+                    format!("extension \".{extension}\"")
                 },
             });
         }
@@ -773,7 +776,14 @@ mod tests {
         std::fs::write(&txt, "IOC Value\nexample.com\n").unwrap();
         let e = read(&txt, &settings()).unwrap_err().to_string();
         assert!(
-            e.contains("is not a spreadsheet (extension \".txt\")"),
+            e.contains("is not a spreadsheet ioc-tracker reads (extension \".txt\")"),
+            "{e}"
+        );
+        let bare = dir.path().join("iocs");
+        std::fs::write(&bare, "x").unwrap();
+        let e = read(&bare, &settings()).unwrap_err().to_string();
+        assert!(
+            e.contains("iocs is not a spreadsheet ioc-tracker reads (no extension)"),
             "{e}"
         );
     }
