@@ -87,12 +87,7 @@ pub fn check_rows(wb: &Workbook, t: &Tracking) -> Validation {
     for tracked in workbook::tracked_rows(wb, t) {
         let row = tracked.index + 1;
         counts.rows += 1;
-        let parsed = if tracked.precision_lost {
-            Err(workbook::precision_lost_reason().to_string())
-        } else {
-            Ioc::parse(&tracked.raw_value, Some(&tracked.declared_kind)).map_err(|e| e.to_string())
-        };
-        let check = match parsed {
+        let check = match tracked.ioc() {
             Ok(ioc) => {
                 counts.valid += 1;
                 *counts.by_kind.entry(ioc.kind()).or_default() += 1;

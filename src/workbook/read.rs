@@ -568,6 +568,20 @@ pub fn precision_lost_reason() -> &'static str {
      format the column as Text and type the value again"
 }
 
+impl TrackedRow {
+    /// The row's IOC, parsed from `raw_value` with the declared kind (`crate::ioc::Ioc::parse`),
+    /// or the reason it is not usable, as shown to the analyst. A value Excel has rounded
+    /// ([`TrackedRow::precision_lost`]) is never parsed: its digits are not the analyst's.
+    /// `validate` and `run` both decide validity here.
+    pub fn ioc(&self) -> Result<crate::ioc::Ioc, String> {
+        if self.precision_lost {
+            return Err(precision_lost_reason().to_string());
+        }
+        crate::ioc::Ioc::parse(&self.raw_value, Some(&self.declared_kind))
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn plain_number(cell: &CellValue) -> Option<f64> {
     match cell {
         CellValue::Number(f) => Some(*f),
@@ -764,6 +778,26 @@ mod tests {
         assert_eq!(rows[2].raw_value, "42");
         assert!(!rows[2].precision_lost);
         assert_eq!(rows[2].declared_kind, "");
+    }
+
+    #[test]
+    fn tracked_row_ioc_refuses_rounded_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.xlsx");
+        sample(&path);
+        let (wb, t) = read(&path, &settings()).unwrap();
+        let rows = tracked_rows(&wb, &t);
+        assert_eq!(
+            rows[1].ioc().unwrap_err(),
+            precision_lost_reason(),
+            "a rounded number is never parsed"
+        );
+        // "000959" declared MD5: the parser's reason comes through
+        assert!(rows[0].ioc().unwrap_err().contains("MD5"));
+        let mut row = rows[0].clone();
+        row.raw_value = "hxxp://198.51.100[.]7/x".into();
+        row.declared_kind = "URL".into();
+        assert_eq!(row.ioc().unwrap().value(), "http://198.51.100.7/x");
     }
 
     #[test]
