@@ -1,14 +1,204 @@
-//! `ioc-tracker validate`. OWNER: workbook helper.
+//! `ioc-tracker validate [--workbook PATH] [--json]`: read the workbook, parse every data row
+//! of the tracking sheet into an IOC, and show each row's normalised value and kind or its
+//! problem, plus counts. No network, nothing written.
+//!
+//! Exit 0 whenever the workbook can be read (invalid rows are reported, not fatal); a workbook
+//! that cannot be read is a `WorkbookError` (exit 2). The table goes to stdout, the summary to
+//! stderr; `--json` prints one document `{"rows":[…],"counts":{…}}` on stdout.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
 
 use super::{AppError, ExitCode};
 use crate::cli::ValidateArgs;
 use crate::config::Settings;
+use crate::ioc::{Ioc, IocKind};
 use crate::output::Output;
+use crate::workbook::{self, Tracking, Workbook};
+
+/// One data row of the tracking sheet as `validate` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowCheck {
+    /// sheet name
+    pub sheet: String,
+    /// the sheet's 1-based row number
+    pub row: usize,
+    /// the normalised value, or the raw text when invalid
+    pub value: String,
+    /// None when invalid
+    pub kind: Option<IocKind>,
+    /// None, or why the value is not a usable IOC
+    pub problem: Option<String>,
+    /// for a duplicate, the row number where the same IOC first appears
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<usize>,
+}
+
+/// The counts shown under the table and in `--json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// non-blank data rows
+    pub rows: usize,
+    pub valid: usize,
+    pub invalid: usize,
+    /// valid rows whose IOC already appeared on an earlier row (one lookup serves them all)
+    pub duplicates: usize,
+    /// distinct IOCs: the lookups a run would make
+    pub unique: usize,
+    /// valid rows per kind (every kind listed, zero included)
+    pub by_kind: BTreeMap<IocKind, usize>,
+    /// blank rows under the header, skipped (and kept in the workbook)
+    pub blank_rows_skipped: usize,
+}
+
+/// What `validate` found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    pub rows: Vec<RowCheck>,
+    pub counts: Counts,
+}
+
+/// Parse every tracked row of the workbook. Pure.
+pub fn check_rows(wb: &Workbook, t: &Tracking) -> Validation {
+    let sheet = &wb.sheets[t.sheet];
+    let mut counts = Counts {
+        by_kind: [
+            IocKind::Md5,
+            IocKind::Sha1,
+            IocKind::Sha256,
+            IocKind::Domain,
+            IocKind::Ip,
+            IocKind::Url,
+        ]
+        .into_iter()
+        .map(|k| (k, 0))
+        .collect(),
+        blank_rows_skipped: sheet
+            .rows
+            .iter()
+            .skip(t.header_row + 1)
+            .filter(|r| r.iter().all(|c| c.is_empty()))
+            .count(),
+        ..Counts::default()
+    };
+    let mut first_row: HashMap<Ioc, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for tracked in workbook::tracked_rows(wb, t) {
+        let row = tracked.index + 1;
+        counts.rows += 1;
+        let check = match tracked.ioc() {
+            Ok(ioc) => {
+                counts.valid += 1;
+                *counts.by_kind.entry(ioc.kind()).or_default() += 1;
+                let duplicate_of = match first_row.get(&ioc) {
+                    Some(&first) => {
+                        counts.duplicates += 1;
+                        Some(first)
+                    }
+                    None => {
+                        first_row.insert(ioc.clone(), row);
+                        None
+                    }
+                };
+                RowCheck {
+                    sheet: sheet.name.clone(),
+                    row,
+                    value: ioc.value().to_string(),
+                    kind: Some(ioc.kind()),
+                    problem: None,
+                    duplicate_of,
+                }
+            }
+            Err(problem) => {
+                counts.invalid += 1;
+                RowCheck {
+                    sheet: sheet.name.clone(),
+                    row,
+                    value: tracked.raw_value.clone(),
+                    kind: None,
+                    problem: Some(problem),
+                    duplicate_of: None,
+                }
+            }
+        };
+        rows.push(check);
+    }
+    counts.unique = first_row.len();
+    Validation { rows, counts }
+}
+
+/// The human table, one line per row.
+pub fn table(v: &Validation) -> Vec<String> {
+    let width = v
+        .rows
+        .iter()
+        .map(|r| r.row.to_string().len())
+        .max()
+        .unwrap_or(1)
+        .max(3);
+    let mut lines = vec![format!("{:>width$}  {:<7} VALUE / PROBLEM", "ROW", "KIND")];
+    for r in &v.rows {
+        let kind = r.kind.map_or("-", IocKind::as_str);
+        let text = match (&r.problem, r.duplicate_of) {
+            (Some(problem), _) => format!("invalid: {problem} (cell: {:?})", r.value),
+            (None, Some(first)) => format!("{} (duplicate of row {first})", r.value),
+            (None, None) => r.value.clone(),
+        };
+        lines.push(format!("{:>width$}  {:<7} {text}", r.row, kind));
+    }
+    lines
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The one-paragraph summary for stderr.
+pub fn summary(wb: &Workbook, t: &Tracking, c: &Counts) -> String {
+    let kinds: Vec<String> = c
+        .by_kind
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    format!(
+        "{}, sheet {:?} (header on row {}): {}, {} valid ({} to look up, {}), {} invalid, {} skipped{}",
+        wb.path.display(),
+        wb.sheets[t.sheet].name,
+        t.header_row + 1,
+        plural(c.rows, "row", "rows"),
+        c.valid,
+        c.unique,
+        plural(c.duplicates, "duplicate", "duplicates"),
+        c.invalid,
+        plural(c.blank_rows_skipped, "blank row", "blank rows"),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", kinds.join(", "))
+        }
+    )
+}
 
 pub fn validate(
-    _settings: &Settings,
-    _args: &ValidateArgs,
-    _out: &Output,
+    settings: &Settings,
+    args: &ValidateArgs,
+    out: &Output,
 ) -> Result<ExitCode, AppError> {
-    Err(AppError::NotAvailable("`validate`"))
+    let path = args
+        .workbook
+        .clone()
+        .unwrap_or_else(|| settings.workbook.path.clone());
+    let (wb, tracking) = workbook::read(&path, &settings.workbook)?;
+    let validation = check_rows(&wb, &tracking);
+    if out.json {
+        out.result_json(&validation);
+    } else {
+        for line in table(&validation) {
+            out.result(&line);
+        }
+    }
+    out.info(&summary(&wb, &tracking, &validation.counts));
+    Ok(ExitCode::Ok)
 }

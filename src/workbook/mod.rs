@@ -5,6 +5,16 @@
 //! OWNERS: `read.rs` — workbook-read helper; `write.rs` (and editing helpers) — workbook-write
 //! helper. The model in this file is their shared contract; additive changes only.
 
+mod csv;
+mod header;
+mod read;
+mod xlsx_layout;
+
+pub use header::normalise_header;
+pub use read::{
+    check_not_open, precision_lost_reason, read, read_workbook, render_cell, tracked_rows,
+};
+
 use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
@@ -115,12 +125,87 @@ pub struct TrackedRow {
     pub score: Option<f64>,
     pub status: String,
     pub last_checked: Option<NaiveDateTime>,
+    /// The `IOC Value` cell is a number of 1e15 or more (a digit-only hash typed into Excel):
+    /// Excel keeps only 15 significant digits, so `raw_value` may not be what the analyst
+    /// typed. Such a row must be reported invalid ([`precision_lost_reason`]), never looked up.
+    pub precision_lost: bool,
 }
 
-/// Why a workbook could not be read or written. Messages name the file (and sheet, row) and
-/// say what to do.
+/// Why a workbook could not be read or written. Messages name the file (and sheet, row), say
+/// what to do, and fit on one line (no `#[source]` chains: the cause is in the message).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkbookError {
+    // ---- read side (workbook-read helper) ----
+    #[error("workbook {path} not found: check [workbook] path in the config or pass --workbook")]
+    NotFound { path: PathBuf },
+    #[error("cannot read workbook {path}: {detail}")]
+    Unreadable { path: PathBuf, detail: String },
+    #[error(
+        "{path} is not a spreadsheet ioc-tracker reads ({extension}): use a .xlsx, .xlsm, .xls, .ods or .csv file (Excel: File > Save As > Excel Workbook)"
+    )]
+    NotASpreadsheet {
+        path: PathBuf,
+        /// `extension ".txt"` or `no extension`
+        extension: String,
+    },
+    #[error(
+        "{path} is not a readable {format} file ({detail}): open it in Excel or LibreOffice and save it again as .xlsx"
+    )]
+    Corrupt {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
+    #[error(
+        "{path} is password-protected: remove the password (Excel: File > Info > Protect Workbook > Encrypt with Password, clear it) and run again"
+    )]
+    PasswordProtected { path: PathBuf },
+    #[error(
+        "{path} is open in {app} (lock file {lock}): close it and run again (if {app} is not running, delete the stale lock file)"
+    )]
+    OpenElsewhere {
+        path: PathBuf,
+        app: &'static str,
+        lock: PathBuf,
+    },
+    #[error("sheet {sheet:?} not found in {path} (sheets: {}): fix [workbook] sheet in the config", .available.join(", "))]
+    SheetNotFound {
+        path: PathBuf,
+        sheet: String,
+        available: Vec<String>,
+    },
+    #[error(
+        "no header row found in {path}: looked for {} in the first {rows} rows of sheet(s) {}; rename the headers or set [workbook.columns] in the config",
+        .looked_for.join(", "), .sheets.join(", ")
+    )]
+    NoHeader {
+        path: PathBuf,
+        looked_for: Vec<String>,
+        sheets: Vec<String>,
+        rows: usize,
+    },
+    #[error(
+        "{path}, sheet {sheet:?}: the header on row {row} has no {column:?} column (headers found: {}): add or rename the column, or set [workbook.columns] ioc_value",
+        .found.join(", ")
+    )]
+    MissingIocValue {
+        path: PathBuf,
+        sheet: String,
+        /// the sheet's 1-based row number
+        row: usize,
+        column: String,
+        found: Vec<String>,
+    },
+    #[error(
+        "{path}, sheet {sheet:?}: header on row {row} but no IOC rows below it: add rows to track and run again"
+    )]
+    NoRows {
+        path: PathBuf,
+        sheet: String,
+        /// the sheet's 1-based row number of the header
+        row: usize,
+    },
+    // ---- end of read side ----
     #[error("{0}")]
     Other(String),
 }
