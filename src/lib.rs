@@ -18,6 +18,7 @@ pub mod ioc;
 pub mod output;
 pub mod prompt;
 pub mod report;
+pub mod report_xlsx;
 pub mod rules;
 pub mod vt;
 pub mod workbook;
