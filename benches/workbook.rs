@@ -1,1 +1,242 @@
-fn main() {}
+//! Benchmark of the workbook round trip on a generated 100,000-row tracking workbook: read it
+//! into the model, then save it back (atomic replace with backup), printing wall times and the
+//! process's peak RSS (Linux `VmHWM`). The original pandas + openpyxl tool takes about 35 s
+//! and 440 MB for this; the target is ≤ 1.5 s read + write and ≤ 150 MB peak.
+//!
+//! Run: `cargo bench --bench workbook` (release profile). For an outside view of memory:
+//! `/usr/bin/time -v target/release/deps/workbook-<hash>` (the path `cargo bench` prints).
+//! `IOC_BENCH_ROWS=N` changes the row count.
+//!
+//! The model is loaded by `load` below (calamine, kept in one function); the integrator
+//! switches it to `ioc_tracker::workbook::read` when the reader lands.
+
+use std::path::Path;
+use std::time::Instant;
+
+use calamine::{Data, Reader};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use ioc_tracker::workbook::write::save;
+use ioc_tracker::workbook::{
+    CellValue, Columns, Sheet, SheetLayout, SourceFormat, Tracking, Workbook,
+};
+use rust_xlsxwriter::Format;
+
+const HEADER: [&str; 9] = [
+    "Date",
+    "Name of Analyst",
+    "Malware Name",
+    "IOC",
+    "IOC Value",
+    "Current Score",
+    "Status",
+    "Ticket",
+    "Comment",
+];
+
+/// Writes a tracking workbook of `rows` IOC rows: 7 tracking columns plus 2 extra, unique IOC
+/// values of every kind, dates, scores, statuses, and a small second sheet.
+fn generate(path: &Path, rows: u32) {
+    let mut rng = fastrand::Rng::with_seed(20261204);
+    let analysts = [
+        "Ana Silva",
+        "Bo Chen",
+        "Cyril Dubois",
+        "Dana Okafor",
+        "Eli Novak",
+    ];
+    let malware = [
+        "Emotet",
+        "Qakbot",
+        "AgentTesla",
+        "Cobalt Strike",
+        "N/A",
+        "RedLine",
+    ];
+    let statuses = ["Active", "Active", "Active", "Malicious", "N/A"];
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    let start = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap();
+    let hex = |rng: &mut fastrand::Rng, n: usize| {
+        (0..n)
+            .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap())
+            .collect::<String>()
+    };
+
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().unwrap();
+    ws.set_name("IOCs").unwrap();
+    for (c, h) in HEADER.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..=rows {
+        let day = start + Duration::days(i64::from(r % 1400));
+        ws.write_datetime_with_format(r, 0, day, &date_fmt).unwrap();
+        ws.write_string(r, 1, analysts[rng.usize(..analysts.len())])
+            .unwrap();
+        ws.write_string(r, 2, malware[rng.usize(..malware.len())])
+            .unwrap();
+        let (kind, value) = match r % 6 {
+            0 => ("SHA256", hex(&mut rng, 64)),
+            1 => ("MD5", hex(&mut rng, 32)),
+            2 => ("SHA1", hex(&mut rng, 40)),
+            3 => ("Domain", format!("{}-{r}.example[.]com", hex(&mut rng, 8))),
+            4 => (
+                "IP",
+                format!("10.{}.{}.{}", (r >> 16) & 255, (r >> 8) & 255, r & 255),
+            ),
+            _ => (
+                "URL",
+                format!("hxxp://{}.example.net/path/{r}?q=1", hex(&mut rng, 6)),
+            ),
+        };
+        ws.write_string(r, 3, kind).unwrap();
+        ws.write_string(r, 4, &value).unwrap();
+        ws.write_number(r, 5, f64::from(rng.u32(0..70))).unwrap();
+        ws.write_string(r, 6, statuses[rng.usize(..statuses.len())])
+            .unwrap();
+        ws.write_string(r, 7, format!("INC{:07}", rng.u32(0..10_000_000)))
+            .unwrap();
+        if r % 10 == 0 {
+            ws.write_string(r, 8, "seen in phishing campaign, check proxy logs")
+                .unwrap();
+        }
+    }
+    let ws = wb.add_worksheet();
+    ws.set_name("Lists").unwrap();
+    for (r, s) in statuses.iter().enumerate() {
+        ws.write_string(r as u32, 0, *s).unwrap();
+    }
+    wb.save(path).unwrap();
+}
+
+fn cell(d: &Data) -> CellValue {
+    match d {
+        Data::Empty => CellValue::Empty,
+        Data::String(v) => CellValue::String(v.clone()),
+        Data::Float(f) => CellValue::Number(*f),
+        Data::Int(i) => CellValue::Number(*i as f64),
+        Data::Bool(b) => CellValue::Bool(*b),
+        Data::DateTime(x) => x
+            .as_datetime()
+            .map_or(CellValue::Number(x.as_f64()), CellValue::DateTime),
+        Data::DateTimeIso(v) => NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+            .map_or_else(|_| CellValue::String(v.clone()), CellValue::DateTime),
+        Data::DurationIso(v) => CellValue::String(v.clone()),
+        Data::Error(e) => CellValue::Error(e.to_string()),
+    }
+}
+
+/// THE MODEL LOADER (bench side): calamine → `Workbook`. Replace with `workbook::read`.
+fn load(path: &Path) -> Workbook {
+    let mut book = calamine::open_workbook_auto(path).expect("calamine opens the file");
+    let meta = book.sheets_metadata().to_vec();
+    let mut sheets = Vec::new();
+    for m in meta {
+        let values = book.worksheet_range(&m.name).expect("sheet values");
+        let mut rows: Vec<Vec<CellValue>> = Vec::new();
+        if let Some((r0, c0)) = values.start() {
+            rows.resize_with(r0 as usize, Vec::new);
+            for row in values.rows() {
+                let mut out = vec![CellValue::Empty; c0 as usize];
+                out.extend(row.iter().map(cell));
+                rows.push(out);
+            }
+        }
+        drop(values);
+        let formulas = book.worksheet_formula(&m.name).expect("sheet formulas");
+        if let Some((r0, c0)) = formulas.start() {
+            for (r, row) in formulas.rows().enumerate() {
+                for (c, f) in row.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
+                    let (ar, ac) = (r0 as usize + r, c0 as usize + c);
+                    let cached = std::mem::replace(&mut rows[ar][ac], CellValue::Empty);
+                    rows[ar][ac] = CellValue::Formula {
+                        formula: f.clone(),
+                        cached: Box::new(cached),
+                    };
+                }
+            }
+        }
+        sheets.push(Sheet {
+            name: m.name.clone(),
+            rows,
+            layout: SheetLayout {
+                hidden: m.visible != calamine::SheetVisible::Visible,
+                ..SheetLayout::default()
+            },
+        });
+    }
+    Workbook {
+        path: path.to_path_buf(),
+        format: SourceFormat::Xlsx,
+        sheets,
+    }
+}
+
+/// Peak resident set size so far, in MB (Linux); None elsewhere.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn rss() -> String {
+    peak_rss_mb().map_or_else(|| "n/a".into(), |m| format!("{m:.0} MB"))
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this too: keep that quick
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let rows: u32 = std::env::var("IOC_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 2_000 } else { 100_000 });
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("ioc_tracking.xlsx");
+
+    let t = Instant::now();
+    generate(&path, rows);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "generated {rows} rows: {:.2} s, {:.1} MB file, peak RSS {}",
+        t.elapsed().as_secs_f64(),
+        size as f64 / 1e6,
+        rss()
+    );
+
+    let t = Instant::now();
+    let wb = load(&path);
+    let read = t.elapsed().as_secs_f64();
+    assert_eq!(wb.sheets[0].rows.len(), rows as usize + 1);
+    println!("read:  {read:.3} s (peak RSS so far {})", rss());
+
+    let tracking = Tracking {
+        sheet: 0,
+        header_row: 0,
+        columns: Columns {
+            date: Some(0),
+            analyst: Some(1),
+            malware: Some(2),
+            ioc_type: Some(3),
+            ioc_value: 4,
+            score: Some(5),
+            status: Some(6),
+            last_checked: None,
+            notes: None,
+        },
+    };
+    let t = Instant::now();
+    let saved = save(&wb, Some(&tracking), &path, true).expect("save");
+    let write = t.elapsed().as_secs_f64();
+    assert!(saved.backup.is_some());
+    println!("write: {write:.3} s (peak RSS so far {})", rss());
+    println!(
+        "read + write: {:.3} s, peak RSS {} (targets: 1.5 s, 150 MB)",
+        read + write,
+        rss()
+    );
+}
