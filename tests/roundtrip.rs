@@ -909,3 +909,86 @@ fn the_report_workbook_lists_exactly_the_flagged_iocs_and_the_summary() {
         ]
     );
 }
+
+#[test]
+fn a_run_s_edits_are_saved_and_nothing_else_changes() {
+    use ioc_tracker::config::ColumnNames;
+    use ioc_tracker::workbook::edit::{
+        Removal, ensure_tool_columns, move_rows_to_removed, set_cell,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ioc_tracking.xlsx");
+    source_workbook(&target);
+    let original = load(&target);
+    let mut wb = original.clone();
+    let mut t = tracking();
+    ensure_tool_columns(&mut wb, &mut t, &ColumnNames::default());
+    let (lc, notes) = (t.columns.last_checked.unwrap(), t.columns.notes.unwrap());
+    // the header is 10 wide, but rows use columns L and M: the new columns come after those
+    assert_eq!((lc, notes), (13, 14));
+    let checked = dt(2026, 12, 4, 0, 0, 0); // midnight: still shown with its time
+    for row in [1usize, 2, 4, 5, 6, 7] {
+        set_cell(&mut wb, 1, row, 5, n(row as f64));
+        set_cell(&mut wb, 1, row, lc, CellValue::DateTime(checked));
+        set_cell(&mut wb, 1, row, notes, s(&format!("note {row}")));
+    }
+    set_cell(&mut wb, 1, 2, 6, s("Malicious"));
+    let edited = wb.clone();
+    let removed_at = move_rows_to_removed(
+        &mut wb,
+        &t,
+        &[Removal {
+            index: 4,
+            removed_on: dt(2026, 12, 4, 16, 30, 0),
+            score: Some(9),
+            reason: "flagged (score 9 ≥ 5)".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(removed_at, 2);
+    save(&wb, Some(&t), &target, true).unwrap();
+
+    let back = load(&target);
+    let names: Vec<_> = back.sheets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Read me",
+            "IOCs",
+            "Removed IOCs",
+            "Lists (hidden)",
+            "Stats 2024"
+        ]
+    );
+    assert!(back.sheets[3].layout.hidden);
+    // untouched sheets are equal to the original
+    for (a, b) in [(0, 0), (3, 2), (4, 3)] {
+        assert_eq!(
+            trimmed(&back.sheets[a].rows),
+            trimmed(&original.sheets[b].rows)
+        );
+    }
+    // tracking: the edited rows, row 5 (index 4) gone, everything else as edited
+    let mut expect = edited.sheets[1].rows.clone();
+    let moved = expect.remove(4);
+    assert_eq!(trimmed(&back.sheets[1].rows), trimmed(&expect));
+    assert_eq!(back.sheets[1].rows[1][lc], CellValue::DateTime(checked));
+    // Removed IOCs: the header plus the three columns, then the moved row
+    let rm = trimmed(&back.sheets[2].rows);
+    assert_eq!(rm.len(), 2);
+    let header = &edited.sheets[1].rows[0];
+    assert_eq!(header.len(), 15);
+    assert_eq!(rm[0][..15], header[..]);
+    assert_eq!(
+        rm[0][15..],
+        [s("Removed On"), s("Score at Removal"), s("Removal Reason")]
+    );
+    assert_eq!(moved.len(), 15);
+    assert_eq!(rm[1][..15], moved[..]);
+    assert_eq!(rm[1][15], CellValue::DateTime(dt(2026, 12, 4, 16, 30, 0)));
+    assert_eq!(rm[1][16], n(9.0));
+    assert_eq!(rm[1][17], s("flagged (score 9 ≥ 5)"));
+    // the backup is the analyst's file
+    assert_same(&original, &load(&dir.path().join("ioc_tracking.bak.xlsx")));
+}

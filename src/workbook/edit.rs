@@ -75,21 +75,23 @@ pub fn set_cell(wb: &mut Workbook, sheet: usize, row: usize, col: usize, v: Cell
 
 /// Makes sure the tracking header has `Current Score`, `Status`, `Last Checked` and `Notes`
 /// (names from `[workbook.columns]`): a column already in the header (matched ignoring case,
-/// spaces, `-` and `_`) is used; a missing one is appended after the last header cell, in that
-/// order. Updates `t.columns`.
+/// spaces, `-` and `_`) is used; a missing one is appended after the last header cell — or
+/// after the last cell any data row uses, when the analyst wrote beyond the header, so no
+/// cell is overwritten — in that order. Updates `t.columns`.
 pub fn ensure_tool_columns(wb: &mut Workbook, t: &mut Tracking, names: &ColumnNames) {
     let header: Vec<String> = wb.sheets[t.sheet]
         .rows
         .get(t.header_row)
         .map(|r| r.iter().map(header_text).collect())
         .unwrap_or_default();
-    let mut end = filled_width(
-        wb.sheets[t.sheet]
-            .rows
-            .get(t.header_row)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-    );
+    // after the header and after any cell the analyst put beyond it, so nothing is overwritten
+    let mut end = wb.sheets[t.sheet]
+        .rows
+        .iter()
+        .skip(t.header_row)
+        .map(|r| filled_width(r))
+        .max()
+        .unwrap_or(0);
     let cols = &mut t.columns;
     let wanted: [(&mut Option<usize>, &str); 4] = [
         (&mut cols.score, &names.score),
@@ -204,11 +206,38 @@ pub fn move_rows_to_removed(
     let tracking_sheet = t.sheet;
 
     let removed = &mut wb.sheets[removed_idx];
+    // its header: the row (among the first 20) sharing the most names with the tracking
+    // header, else its first non-blank row
+    let wanted: Vec<String> = tracking_header
+        .iter()
+        .map(|c| header_key(&header_text(c)))
+        .chain(
+            [REMOVED_ON, SCORE_AT_REMOVAL, REMOVAL_REASON]
+                .iter()
+                .map(|n| header_key(n)),
+        )
+        .filter(|k| !k.is_empty())
+        .collect();
+    let matches = |r: &Vec<CellValue>| {
+        r.iter()
+            .filter(|c| wanted.contains(&header_key(&header_text(c))))
+            .count()
+    };
     let header_row = removed
         .rows
         .iter()
         .take(HEADER_SEARCH_ROWS)
-        .position(|r| filled_width(r) > 0);
+        .enumerate()
+        .filter(|(_, r)| matches(r) > 0)
+        .max_by_key(|(i, r)| (matches(r), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+        .or_else(|| {
+            removed
+                .rows
+                .iter()
+                .take(HEADER_SEARCH_ROWS)
+                .position(|r| filled_width(r) > 0)
+        });
     let (header_row, positional) = match header_row {
         Some(h) => (h, false),
         None => {
@@ -491,6 +520,7 @@ mod tests {
     #[test]
     fn ensure_tool_columns_finds_unmapped_columns_by_name_and_adds_score_and_status() {
         let (mut wb, mut t) = book();
+        wb.sheets[0].rows.truncate(2);
         wb.sheets[0].rows[1] = vec![s("IOC Value"), s("last_checked")];
         t.columns = Columns {
             ioc_value: 0,
@@ -511,6 +541,16 @@ mod tests {
                 s("Notes")
             ]
         );
+    }
+
+    #[test]
+    fn ensure_tool_columns_never_overwrites_cells_beyond_the_header() {
+        let (mut wb, mut t) = book();
+        set_cell(&mut wb, 0, 3, 7, s("analyst's aside"));
+        ensure_tool_columns(&mut wb, &mut t, &ColumnNames::default());
+        assert_eq!(t.columns.last_checked, Some(8));
+        assert_eq!(t.columns.notes, Some(9));
+        assert_eq!(wb.sheets[0].rows[3][7], s("analyst's aside"));
     }
 
     #[test]
@@ -575,6 +615,7 @@ mod tests {
         wb.sheets.push(Sheet {
             name: "removed iocs".into(),
             rows: vec![
+                vec![s("IOCs we stopped tracking")],
                 vec![
                     s("removal reason"),
                     s("IOC VALUE"),
@@ -606,7 +647,7 @@ mod tests {
         let rm = &wb.sheets[2].rows;
         // missing columns added to its header, in tracking order, then Score at Removal
         assert_eq!(
-            rm[0],
+            rm[1],
             vec![
                 s("removal reason"),
                 s("IOC VALUE"),
@@ -619,9 +660,10 @@ mod tests {
                 s("Score at Removal"),
             ]
         );
-        assert_eq!(rm[1][1], s("z.example"));
+        assert_eq!(rm[0], vec![s("IOCs we stopped tracking")]);
+        assert_eq!(rm[2][1], s("z.example"));
         assert_eq!(
-            rm[2],
+            rm[3],
             vec![
                 s("why"),
                 s("192.0.2.1"),
@@ -634,7 +676,7 @@ mod tests {
                 CellValue::Number(7.0),
             ]
         );
-        assert_eq!(rm.len(), 3);
+        assert_eq!(rm.len(), 4);
         assert_eq!(wb.sheets[0].rows.len(), 6);
     }
 

@@ -484,6 +484,7 @@ pub fn to_xlsx(
     // least one visible sheet
     let active = tracking
         .map(|t| t.sheet)
+        .filter(|&i| !wb.sheets[i].layout.hidden)
         .or_else(|| wb.sheets.iter().position(|s| !s.layout.hidden))
         .unwrap_or(0);
     for (i, sheet) in wb.sheets.iter().enumerate() {
@@ -534,6 +535,8 @@ fn write_sheet(
 
     // column widths: the analyst's, or fitted on the tracking sheet
     let last_row = last_filled_row(sheet);
+    // a header row the sheet does not have gets no styling (nothing to style)
+    let tracking = tracking.filter(|t| t.header_row < sheet.rows.len());
     let header_row = tracking.map(|t| t.header_row);
     let last_time_col = tracking.and_then(|t| t.columns.last_checked);
     if let (Some(t), Some(last)) = (tracking, last_row) {
@@ -679,6 +682,35 @@ mod tests {
         let again = excel_sheet_name(&long, &mut used);
         assert_eq!(again, format!("{} (2)", "x".repeat(27)));
         assert_eq!(again.chars().count(), 31);
+    }
+
+    #[test]
+    fn check_writable_sees_excel_lock_files_and_unusable_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let wb = dir.path().join("ioc_tracking.xlsx");
+        fs::write(&wb, b"x").unwrap();
+        check_writable(&wb, &wb).unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the probe is removed"
+        );
+
+        fs::write(dir.path().join("~$ioc_tracking.xlsx"), b"").unwrap();
+        let err = check_writable(&wb, &wb).unwrap_err().to_string();
+        assert!(
+            err.contains("open in Excel") && err.contains("~$ioc_tracking.xlsx"),
+            "{err}"
+        );
+        fs::remove_file(dir.path().join("~$ioc_tracking.xlsx")).unwrap();
+
+        fs::write(dir.path().join(".~lock.ioc_tracking.xlsx#"), b"").unwrap();
+        assert!(check_writable(&wb, &wb).is_err());
+        fs::remove_file(dir.path().join(".~lock.ioc_tracking.xlsx#")).unwrap();
+
+        let missing = dir.path().join("gone").join("out.xlsx");
+        let err = check_writable(&wb, &missing).unwrap_err().to_string();
+        assert!(err.contains("gone") && err.contains("writable"), "{err}");
     }
 
     #[test]
