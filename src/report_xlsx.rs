@@ -358,3 +358,52 @@ fn summary_sheet(
     ws.set_freeze_panes(1, 0)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_in_words() {
+        let d = |e: &str, r: Option<&str>| Verdict::Detected {
+            engine: e.into(),
+            result: r.map(Into::into),
+        };
+        assert_eq!(
+            verdict_text(Some(&d("TrellixENS", Some("Artemis!ABC")))),
+            "Detected (TrellixENS: Artemis!ABC)"
+        );
+        assert_eq!(
+            verdict_text(Some(&d("FireEye", None))),
+            "Detected (FireEye)"
+        );
+        assert_eq!(
+            verdict_text(Some(&d("FireEye", Some("")))),
+            "Detected (FireEye)"
+        );
+        let nd = Verdict::NotDetected {
+            engine: "FireEye".into(),
+            result: Some("clean".into()),
+        };
+        assert_eq!(verdict_text(Some(&nd)), "Not detected (FireEye)");
+        assert_eq!(verdict_text(Some(&Verdict::NotPresent)), "Not present");
+        assert_eq!(verdict_text(None), "");
+    }
+
+    #[test]
+    fn an_empty_report_still_builds() {
+        let now = chrono::Local::now();
+        let report = Report {
+            started: now,
+            finished: now,
+            threshold: 5,
+            edr_groups: vec![],
+            rows: vec![],
+            counts: Default::default(),
+            keys: vec![],
+            total_requests: 0,
+        };
+        let bytes = build(&report, &OriginalRows::default()).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+    }
+}

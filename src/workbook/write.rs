@@ -714,6 +714,34 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_fill_leaves_the_target_and_backup_alone_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.xlsx");
+        let backup = backup_path(&target);
+        fs::write(&target, b"old").unwrap();
+        fs::write(&backup, b"older").unwrap();
+        let err = write_atomically(&target, Some(&backup), |f| {
+            f.write_all(b"half a fil").unwrap();
+            Err(WorkbookError::Other("disk full".into()))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert_eq!(fs::read(&backup).unwrap(), b"older");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+
+        let kept = write_atomically(&target, Some(&backup), |f| {
+            f.write_all(b"new")
+                .map_err(|e| WorkbookError::Other(e.to_string()))
+        })
+        .unwrap();
+        assert_eq!(kept, Some(backup.clone()));
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(fs::read(&backup).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
     fn cell_refs() {
         assert_eq!(cell_ref(0, 0), "A1");
         assert_eq!(cell_ref(9, 25), "Z10");
