@@ -479,6 +479,8 @@ pub fn to_xlsx(
     }
     let formats = Formats::new();
     let mut book = rust_xlsxwriter::Workbook::new();
+    // Excel's own level: about 30% faster to save than the default 6, about 5% larger
+    book.set_zip_compression_level(3);
     let mut used = HashSet::new();
     // the sheet Excel opens on: the tracking sheet, else the first visible one; Excel needs at
     // least one visible sheet
