@@ -125,33 +125,64 @@ fn cell(d: &Data) -> CellValue {
     }
 }
 
+fn cell_ref(d: calamine::DataRef<'_>) -> CellValue {
+    use calamine::DataRef as D;
+    match d {
+        D::SharedString(v) => CellValue::String(v.to_string()),
+        D::String(v) => CellValue::String(v),
+        D::Empty => CellValue::Empty,
+        D::Float(f) => CellValue::Number(f),
+        D::Int(i) => CellValue::Number(i as f64),
+        D::Bool(b) => CellValue::Bool(b),
+        D::DateTime(x) => cell(&Data::DateTime(x)),
+        D::DateTimeIso(v) => cell(&Data::DateTimeIso(v)),
+        D::DurationIso(v) => CellValue::String(v),
+        D::Error(e) => CellValue::Error(e.to_string()),
+    }
+}
+
+fn put(rows: &mut Vec<Vec<CellValue>>, r: usize, c: usize, v: CellValue) {
+    if rows.len() <= r {
+        rows.resize_with(r + 1, Vec::new);
+    }
+    let row = &mut rows[r];
+    if row.len() <= c {
+        row.resize(c + 1, CellValue::Empty);
+    }
+    row[c] = v;
+}
+
 /// THE MODEL LOADER (bench side): calamine → `Workbook`. Replace with `workbook::read`.
+/// For xlsx it streams each sheet once, taking the cached value and the formula of every cell
+/// together (`next_cell_with_formula`), instead of a value pass plus a formula pass.
 fn load(path: &Path) -> Workbook {
     let mut book = calamine::open_workbook_auto(path).expect("calamine opens the file");
     let meta = book.sheets_metadata().to_vec();
     let mut sheets = Vec::new();
     for m in meta {
-        let values = book.worksheet_range(&m.name).expect("sheet values");
         let mut rows: Vec<Vec<CellValue>> = Vec::new();
-        if let Some((r0, c0)) = values.start() {
-            rows.resize_with(r0 as usize, Vec::new);
-            for row in values.rows() {
-                let mut out = vec![CellValue::Empty; c0 as usize];
-                out.extend(row.iter().map(cell));
-                rows.push(out);
+        if let calamine::Sheets::Xlsx(x) = &mut book {
+            let mut cells = x.worksheet_cells_reader(&m.name).expect("sheet cells");
+            while let Some(c) = cells.next_cell_with_formula().expect("a cell") {
+                let value = cell_ref(c.value);
+                let v = match c.formula {
+                    Some(f) if !f.is_empty() => CellValue::Formula {
+                        formula: f,
+                        cached: Box::new(value),
+                    },
+                    _ => value,
+                };
+                if v != CellValue::Empty {
+                    put(&mut rows, c.pos.0 as usize, c.pos.1 as usize, v);
+                }
             }
-        }
-        drop(values);
-        let formulas = book.worksheet_formula(&m.name).expect("sheet formulas");
-        if let Some((r0, c0)) = formulas.start() {
-            for (r, row) in formulas.rows().enumerate() {
-                for (c, f) in row.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
-                    let (ar, ac) = (r0 as usize + r, c0 as usize + c);
-                    let cached = std::mem::replace(&mut rows[ar][ac], CellValue::Empty);
-                    rows[ar][ac] = CellValue::Formula {
-                        formula: f.clone(),
-                        cached: Box::new(cached),
-                    };
+        } else {
+            let values = book.worksheet_range(&m.name).expect("sheet values");
+            if let Some((r0, c0)) = values.start() {
+                for (r, row) in values.rows().enumerate() {
+                    for (c, v) in row.iter().enumerate() {
+                        put(&mut rows, r0 as usize + r, c0 as usize + c, cell(v));
+                    }
                 }
             }
         }
