@@ -989,6 +989,30 @@ fn a_run_s_edits_are_saved_and_nothing_else_changes() {
     assert_eq!(rm[1][15], CellValue::DateTime(dt(2026, 12, 4, 16, 30, 0)));
     assert_eq!(rm[1][16], n(9.0));
     assert_eq!(rm[1][17], s("flagged (score 9 ≥ 5)"));
+    // Last Checked shows its time even at midnight: its cells use the date-time format
+    let mut zip = zip::ZipArchive::new(fs::File::open(&target).unwrap()).unwrap();
+    let mut styles = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
+    let id = |code: &str| {
+        let at = styles
+            .find(&format!(r#"formatCode="{code}""#))
+            .unwrap_or_else(|| panic!("no {code} format: {styles}"));
+        let start = styles[..at].rfind("numFmtId=\"").unwrap() + 10;
+        styles[start..at].trim().trim_end_matches('"').to_string()
+    };
+    let datetime_fmt = id("yyyy-mm-dd hh:mm:ss");
+    let iocs = sheet_xml(&target, 2);
+    let pat = r#"<c r="N2" s=""#;
+    let n2 = iocs.find(pat).expect("N2 has a style") + pat.len();
+    let style: usize = iocs[n2..n2 + iocs[n2..].find('"').unwrap()]
+        .parse()
+        .unwrap();
+    let xfs = &styles[styles.find("<cellXfs").unwrap()..];
+    let xf = xfs.split("<xf ").nth(style + 1).unwrap();
+    assert!(
+        xf.contains(&format!(r#"numFmtId="{datetime_fmt}""#)),
+        "{xf}"
+    );
     // the backup is the analyst's file
     assert_same(&original, &load(&dir.path().join("ioc_tracking.bak.xlsx")));
 }
