@@ -30,6 +30,7 @@ pub mod vt;
 
 // 4. Rules and the run's report.
 pub mod report;
+pub mod report_xlsx;
 pub mod rules;
 
 // 5. The analyst's decision, then the outputs and the email.

@@ -19,6 +19,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
 
+pub mod edit;
+pub mod write;
+
 /// One cell's value, with its type kept: dates stay dates, numbers numbers, text text,
 /// formulas formulas (with their cached value).
 #[derive(Debug, Clone, PartialEq)]
@@ -208,4 +211,41 @@ pub enum WorkbookError {
     // ---- end of read side ----
     #[error("{0}")]
     Other(String),
+
+    // ---- write side (workbook-write helper: write.rs, edit.rs, report_xlsx.rs) ----
+    /// the output folder or file could not be written (create, write, sync, rename)
+    #[error(
+        "cannot write {path}: {source}; check that the folder exists and is writable, or choose another location"
+    )]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// rust_xlsxwriter refused a cell (text over 32,767 characters, row past 1,048,576, …)
+    #[error("cannot write sheet '{sheet}' cell {cell} of {path}: {source}")]
+    WriteCell {
+        path: PathBuf,
+        sheet: String,
+        cell: String,
+        #[source]
+        source: Box<rust_xlsxwriter::XlsxError>,
+    },
+    /// rust_xlsxwriter refused the sheet or the workbook as a whole
+    #[error("cannot build {path} (sheet '{sheet}'): {source}")]
+    WriteSheet {
+        path: PathBuf,
+        sheet: String,
+        #[source]
+        source: Box<rust_xlsxwriter::XlsxError>,
+    },
+    /// Excel (or LibreOffice) has the workbook open: its `~$` lock file is beside it
+    #[error(
+        "{path} is open in Excel (lock file {lock} exists); close it there and run again (delete the lock file if Excel is not running)"
+    )]
+    OpenInExcel { path: PathBuf, lock: PathBuf },
+    /// an edit named a row or sheet the workbook does not have
+    #[error("cannot edit sheet '{sheet}': {reason}")]
+    Edit { sheet: String, reason: String },
+    // ---- end of write side ----
 }
