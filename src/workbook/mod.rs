@@ -22,7 +22,10 @@ pub enum CellValue {
     /// `#N/A`, `#DIV/0!`, … as Excel spells it
     Error(String),
     /// formula text without the leading `=`, and the value Excel cached for it
-    Formula { formula: String, cached: Box<CellValue> },
+    Formula {
+        formula: String,
+        cached: Box<CellValue>,
+    },
 }
 
 impl CellValue {

@@ -1,0 +1,590 @@
+//! The key pool: per API key a sliding-window limiter (`requests_per_minute`), a daily quota
+//! counter, a cooling period after a 429 and a state; `acquire` hands out one request's worth of
+//! capacity from whichever key has it, due polls first. Built on `tokio::time` so tests run on
+//! tokio's paused clock (governor's timers ignore it).
+//!
+//! Policy, in one place ([`KeyPool::report`]):
+//! - 429: the key cools for `rate_limit_wait`; the request goes at once to another key. A key that
+//!   gets [`OUT_AFTER_429S`] 429s in a row although its own limiter had capacity is out of quota
+//!   for the rest of the run.
+//! - 401/403: the key is dropped, with one warning naming it `key #2 (abcd…wxyz)`.
+//! - `acquire` waits for the earliest key with capacity; it returns [`NoKeys`] as soon as no key
+//!   can ever be used again in this run. Every wait is bounded by the window or a cooling period.
+//!
+//! The pool does not send requests nor retry them: `lookup` does.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
+
+use crate::config::Secret;
+use crate::report::KeyUsage;
+
+/// Consecutive 429s (limiter had capacity each time) after which a key is out for the run.
+pub const OUT_AFTER_429S: u32 = 3;
+
+/// Who waits: polls that are due go before new submissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// a due poll or the GET that finishes an IOC
+    High,
+    /// a new submission
+    Normal,
+}
+
+/// One request's worth of capacity on one key.
+#[derive(Debug, Clone)]
+pub struct Permit {
+    /// 0-based position in the configured key list
+    pub index: usize,
+    pub key: Secret,
+}
+
+/// No key can be used any more in this run (all out of quota or refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no usable API key left (all out of quota or refused)")]
+pub struct NoKeys;
+
+/// What the server said to a request made with a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// any answer that is not about the key (2xx, 404, 5xx, network)
+    Answered,
+    /// 429
+    RateLimited,
+    /// 401 / 403
+    Refused,
+}
+
+/// The limits of every key.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub requests_per_minute: u32,
+    pub daily_quota: u32,
+    pub rate_limit_wait: Duration,
+    /// The limiter's window: one minute divided by `time_scale` (for time-compressed runs).
+    pub window: Duration,
+}
+
+impl Limits {
+    pub fn from_settings(vt: &crate::config::VtSettings) -> Limits {
+        let scale = if vt.time_scale > 0.0 {
+            vt.time_scale
+        } else {
+            1.0
+        };
+        Limits {
+            requests_per_minute: vt.requests_per_minute.max(1),
+            daily_quota: vt.daily_quota,
+            rate_limit_wait: vt.rate_limit_wait,
+            window: Duration::from_secs_f64(60.0 / scale),
+        }
+    }
+
+    /// The window the client keeps: 2 % longer than the server's, so that network jitter never
+    /// makes the server see more requests in its window than the client meant to send.
+    fn client_window(&self) -> Duration {
+        self.window + self.window / 50
+    }
+
+    /// Requests per second all keys can make together, for ETAs.
+    pub fn rate_per_key(&self) -> f64 {
+        self.requests_per_minute as f64 / self.window.as_secs_f64()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Ok,
+    OutOfQuota,
+    Refused,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    key: Secret,
+    sent: VecDeque<Instant>,
+    used: u32,
+    requests: u64,
+    cool_until: Option<Instant>,
+    consecutive_429: u32,
+    state: State,
+}
+
+enum Availability {
+    Now(usize),
+    At(Instant),
+    Never,
+}
+
+struct Waiter {
+    tx: oneshot::Sender<Result<Permit, NoKeys>>,
+}
+
+struct Inner {
+    keys: Vec<KeyState>,
+    limits: Limits,
+    high: VecDeque<Waiter>,
+    normal: VecDeque<Waiter>,
+    closed: bool,
+    /// warnings to show once (dropped keys, keys out of quota)
+    warned: Vec<String>,
+}
+
+impl Inner {
+    fn availability(&mut self, now: Instant) -> Availability {
+        let window = self.limits.client_window();
+        let rpm = self.limits.requests_per_minute as usize;
+        let mut earliest: Option<Instant> = None;
+        let mut best: Option<(usize, usize, u64)> = None; // (index, free slots, requests)
+        for (i, k) in self.keys.iter_mut().enumerate() {
+            if k.state != State::Ok {
+                continue;
+            }
+            if k.used >= self.limits.daily_quota {
+                k.state = State::OutOfQuota;
+                continue;
+            }
+            while k.sent.front().is_some_and(|t| *t + window <= now) {
+                k.sent.pop_front();
+            }
+            let mut at = now;
+            if let Some(c) = k.cool_until {
+                if c > now {
+                    at = at.max(c);
+                } else {
+                    k.cool_until = None;
+                }
+            }
+            if k.sent.len() >= rpm {
+                at = at.max(k.sent[k.sent.len() - rpm] + window);
+            }
+            if at <= now {
+                let free = rpm - k.sent.len();
+                // Most free slots first, then the least used key: spreads the load evenly.
+                let better = match best {
+                    None => true,
+                    Some((_, f, r)) => free > f || (free == f && k.requests < r),
+                };
+                if better {
+                    best = Some((i, free, k.requests));
+                }
+            } else {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+        }
+        match (best, earliest) {
+            (Some((i, _, _)), _) => Availability::Now(i),
+            (None, Some(t)) => Availability::At(t),
+            (None, None) => Availability::Never,
+        }
+    }
+
+    fn take(&mut self, i: usize, now: Instant) -> Permit {
+        let k = &mut self.keys[i];
+        k.sent.push_back(now);
+        k.used += 1;
+        k.requests += 1;
+        Permit {
+            index: i,
+            key: k.key.clone(),
+        }
+    }
+
+    fn untake(&mut self, i: usize) {
+        let k = &mut self.keys[i];
+        k.sent.pop_back();
+        k.used -= 1;
+        k.requests -= 1;
+    }
+
+    fn pop_waiter(&mut self) -> Option<Waiter> {
+        self.high.pop_front().or_else(|| self.normal.pop_front())
+    }
+
+    fn has_waiters(&self) -> bool {
+        !self.high.is_empty() || !self.normal.is_empty()
+    }
+
+    /// Serve waiters while a key has capacity; returns when to look again.
+    fn dispatch(&mut self, now: Instant) -> Option<Instant> {
+        loop {
+            if !self.has_waiters() {
+                return None;
+            }
+            match self.availability(now) {
+                Availability::Now(i) => {
+                    let w = self.pop_waiter().expect("checked above");
+                    if w.tx.is_closed() {
+                        continue;
+                    }
+                    let p = self.take(i, now);
+                    if w.tx.send(Ok(p)).is_err() {
+                        self.untake(i);
+                    }
+                }
+                Availability::At(t) => return Some(t),
+                Availability::Never => {
+                    while let Some(w) = self.pop_waiter() {
+                        let _ = w.tx.send(Err(NoKeys));
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    wake: Notify,
+}
+
+/// The pool of API keys. Create it inside a tokio runtime (it spawns its dispatcher); dropping
+/// the pool stops the dispatcher.
+pub struct KeyPool {
+    shared: Arc<Shared>,
+}
+
+impl KeyPool {
+    pub fn new(keys: Vec<Secret>, limits: Limits) -> KeyPool {
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                keys: keys
+                    .into_iter()
+                    .map(|key| KeyState {
+                        key,
+                        sent: VecDeque::new(),
+                        used: 0,
+                        requests: 0,
+                        cool_until: None,
+                        consecutive_429: 0,
+                        state: State::Ok,
+                    })
+                    .collect(),
+                limits,
+                high: VecDeque::new(),
+                normal: VecDeque::new(),
+                closed: false,
+                warned: Vec::new(),
+            }),
+            wake: Notify::new(),
+        });
+        tokio::spawn(dispatcher(shared.clone()));
+        KeyPool { shared }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.shared.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for one request's worth of capacity on the key that has it first.
+    /// `Err(NoKeys)` once no key can be used again in this run.
+    pub async fn acquire(&self, priority: Priority) -> Result<Permit, NoKeys> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut g = self.lock();
+            let w = Waiter { tx };
+            match priority {
+                Priority::High => g.high.push_back(w),
+                Priority::Normal => g.normal.push_back(w),
+            }
+        }
+        self.shared.wake.notify_one();
+        rx.await.unwrap_or(Err(NoKeys))
+    }
+
+    /// Tell the pool how a request made with `permit` was answered.
+    pub fn report(&self, permit: &Permit, feedback: Feedback) {
+        let mut g = self.lock();
+        let now = Instant::now();
+        let wait = g.limits.rate_limit_wait;
+        let k = &mut g.keys[permit.index];
+        let mut warning = None;
+        match feedback {
+            Feedback::Answered => k.consecutive_429 = 0,
+            Feedback::RateLimited => {
+                k.consecutive_429 += 1;
+                if k.consecutive_429 >= OUT_AFTER_429S && k.state == State::Ok {
+                    k.state = State::OutOfQuota;
+                    warning = Some(format!(
+                        "key #{} ({}) keeps getting 429 although under its rate limit: treated as out of daily quota for this run",
+                        permit.index + 1,
+                        k.key.masked()
+                    ));
+                } else {
+                    k.cool_until = Some(now + wait);
+                }
+            }
+            Feedback::Refused => {
+                if k.state != State::Refused {
+                    k.state = State::Refused;
+                    warning = Some(format!(
+                        "key #{} ({}) was refused by VirusTotal (wrong or disabled key): not used again in this run",
+                        permit.index + 1,
+                        k.key.masked()
+                    ));
+                }
+            }
+        }
+        if let Some(w) = warning {
+            tracing::warn!("{w}");
+            g.warned.push(w);
+        }
+        drop(g);
+        self.shared.wake.notify_one();
+    }
+
+    /// The warnings given so far (dropped keys, keys out of quota), for the report.
+    pub fn warnings(&self) -> Vec<String> {
+        self.lock().warned.clone()
+    }
+
+    /// Requests per key and each key's state, for the report.
+    pub fn usage(&self) -> Vec<KeyUsage> {
+        let now = Instant::now();
+        self.lock()
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| KeyUsage {
+                key: format!("key #{} ({})", i + 1, k.key.masked()),
+                requests: k.requests,
+                state: match k.state {
+                    State::Refused => "rejected",
+                    State::OutOfQuota => "out of quota",
+                    State::Ok if k.cool_until.is_some_and(|c| c > now) => "cooling",
+                    State::Ok => "ok",
+                }
+                .to_string(),
+            })
+            .collect()
+    }
+
+    /// (usable, cooling, out) key counts for the progress display.
+    pub fn key_counts(&self) -> (usize, usize, usize) {
+        let now = Instant::now();
+        let g = self.lock();
+        let mut c = (0, 0, 0);
+        for k in &g.keys {
+            match k.state {
+                State::Ok if k.cool_until.is_some_and(|t| t > now) => c.1 += 1,
+                State::Ok => c.0 += 1,
+                _ => c.2 += 1,
+            }
+        }
+        c
+    }
+
+    /// Requests made so far, all keys.
+    pub fn total_requests(&self) -> u64 {
+        self.lock().keys.iter().map(|k| k.requests).sum()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.lock().limits.clone()
+    }
+}
+
+impl Drop for KeyPool {
+    fn drop(&mut self) {
+        self.lock().closed = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+async fn dispatcher(shared: Arc<Shared>) {
+    loop {
+        let next = {
+            let mut g = shared.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if g.closed {
+                while let Some(w) = g.pop_waiter() {
+                    let _ = w.tx.send(Err(NoKeys));
+                }
+                return;
+            }
+            g.dispatch(Instant::now())
+        };
+        match next {
+            Some(t) => {
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = tokio::time::sleep_until(t) => {}
+                }
+            }
+            None => shared.wake.notified().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> Secret {
+        Secret::new(format!("{}{}", (n as char).to_string().repeat(60), "WXYZ"))
+    }
+
+    fn pool(n: usize, rpm: u32, quota: u32) -> KeyPool {
+        KeyPool::new(
+            (0..n).map(|i| key(b'a' + i as u8)).collect(),
+            Limits {
+                requests_per_minute: rpm,
+                daily_quota: quota,
+                rate_limit_wait: Duration::from_secs(30),
+                window: Duration::from_secs(60),
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_key_gives_rpm_requests_per_window_then_waits_for_the_window() {
+        let p = pool(1, 4, 500);
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            p.acquire(Priority::Normal).await.unwrap();
+        }
+        assert_eq!(Instant::now(), t0, "the first 4 need no wait");
+        p.acquire(Priority::Normal).await.unwrap();
+        let waited = Instant::now() - t0;
+        assert!(
+            waited >= Duration::from_secs(60) && waited <= Duration::from_millis(61_300),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn three_keys_rotate_and_triple_the_rate() {
+        let p = pool(3, 4, 500);
+        let t0 = Instant::now();
+        let mut idx = Vec::new();
+        for _ in 0..12 {
+            idx.push(p.acquire(Priority::Normal).await.unwrap().index);
+        }
+        assert_eq!(Instant::now(), t0);
+        for i in 0..3 {
+            assert_eq!(idx.iter().filter(|&&x| x == i).count(), 4, "{idx:?}");
+        }
+        // spread: the first three requests go to three different keys
+        let mut first = idx[..3].to_vec();
+        first.sort();
+        assert_eq!(first, vec![0, 1, 2]);
+        let u = p.usage();
+        assert_eq!(u[1].key, format!("key #2 ({})", key(b'b').masked()));
+        assert_eq!(u.iter().map(|k| k.requests).sum::<u64>(), 12);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_cools_the_key_and_the_request_goes_to_another_at_once() {
+        let p = pool(2, 4, 500);
+        let a = p.acquire(Priority::Normal).await.unwrap();
+        p.report(&a, Feedback::RateLimited);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let b = p.acquire(Priority::Normal).await.unwrap();
+            assert_ne!(b.index, a.index);
+        }
+        assert_eq!(Instant::now(), t0);
+        assert_eq!(p.key_counts(), (1, 1, 0));
+        assert_eq!(p.usage()[a.index].state, "cooling");
+        // the other key is now full (4 in its window): the next waits for the cooling (30 s)
+        p.acquire(Priority::Normal).await.unwrap();
+        let b = p.acquire(Priority::Normal).await.unwrap();
+        assert_eq!(b.index, a.index);
+        assert_eq!(Instant::now() - t0, Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_429s_under_the_limit_mean_out_of_quota_then_no_keys() {
+        let p = pool(1, 100, 500);
+        for _ in 0..OUT_AFTER_429S {
+            let k = p.acquire(Priority::Normal).await.unwrap();
+            p.report(&k, Feedback::RateLimited);
+        }
+        assert_eq!(p.acquire(Priority::Normal).await.unwrap_err(), NoKeys);
+        assert_eq!(p.usage()[0].state, "out of quota");
+        assert_eq!(p.warnings().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_between_429s_resets_the_count() {
+        let p = pool(1, 100, 500);
+        for _ in 0..5 {
+            let k = p.acquire(Priority::Normal).await.unwrap();
+            p.report(&k, Feedback::RateLimited);
+            let k = p.acquire(Priority::Normal).await.unwrap();
+            p.report(&k, Feedback::Answered);
+        }
+        assert_eq!(p.usage()[0].state, "ok");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_key_is_dropped_with_one_masked_warning() {
+        let p = pool(2, 4, 500);
+        let k = p.acquire(Priority::Normal).await.unwrap();
+        p.report(&k, Feedback::Refused);
+        p.report(&k, Feedback::Refused);
+        let w = p.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains(&format!("key #{} (", k.index + 1)), "{w:?}");
+        assert!(w[0].contains('…') && !w[0].contains(k.key.expose()));
+        for _ in 0..8 {
+            assert_ne!(p.acquire(Priority::Normal).await.unwrap().index, k.index);
+        }
+        assert_eq!(p.usage()[k.index].state, "rejected");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn daily_quota_runs_out_then_no_keys() {
+        let p = pool(2, 1000, 3);
+        for _ in 0..6 {
+            p.acquire(Priority::Normal).await.unwrap();
+        }
+        assert_eq!(p.acquire(Priority::High).await.unwrap_err(), NoKeys);
+        assert!(p.usage().iter().all(|u| u.state == "out of quota"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn due_polls_go_before_new_submissions() {
+        let p = Arc::new(pool(1, 1, 500));
+        p.acquire(Priority::Normal).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        // two submissions wait first, then a poll
+        for (name, prio) in [("s1", Priority::Normal), ("s2", Priority::Normal)] {
+            let (p, tx) = (p.clone(), tx.clone());
+            tokio::spawn(async move {
+                p.acquire(prio).await.unwrap();
+                tx.send(name).unwrap();
+            });
+            tokio::task::yield_now().await;
+        }
+        let (p2, tx2) = (p.clone(), tx.clone());
+        tokio::spawn(async move {
+            p2.acquire(Priority::High).await.unwrap();
+            tx2.send("poll").unwrap();
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(rx.recv().await, Some("poll"));
+        assert_eq!(rx.recv().await, Some("s1"));
+        assert_eq!(rx.recv().await, Some("s2"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_keys_at_all_fails_at_once() {
+        let p = pool(0, 4, 500);
+        assert_eq!(p.acquire(Priority::Normal).await.unwrap_err(), NoKeys);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_gave_up_does_not_consume_capacity() {
+        let p = pool(1, 1, 500);
+        p.acquire(Priority::Normal).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(1), p.acquire(Priority::Normal)).await;
+        assert!(r.is_err());
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(p.total_requests(), 1);
+    }
+}
