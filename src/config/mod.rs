@@ -5,8 +5,12 @@
 //! OWNER: foundation helper (loading, merging, env names, `--show-settings`, `init`).
 //! The resolved structs below are the shared contract: other modules only read them.
 
+pub mod env;
+mod file;
+mod load;
 mod secret;
 
+pub use load::load_from;
 pub use secret::Secret;
 
 use std::path::PathBuf;
@@ -204,14 +208,31 @@ pub(crate) mod duration_opt {
 /// Why the settings could not be loaded. Each message names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {source}", path = path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
+    #[error("{path}: {message}", path = path.display())]
     Parse { path: PathBuf, message: String },
+    /// A key no table allows; `hint` is "; did you mean `…`?" or empty.
+    #[error("unknown key `{key}` in {path} (known keys: {known}){hint}", path = path.display())]
+    UnknownKey {
+        key: String,
+        path: PathBuf,
+        known: String,
+        hint: String,
+    },
+    /// A config file named by `--config` or `IOC_TRACKER_CONFIG` that does not exist.
+    #[error(
+        "config file {path} (given by {given_by}) does not exist; fix the path or create it with `ioc-tracker init`",
+        path = path.display()
+    )]
+    NotFound {
+        path: PathBuf,
+        given_by: &'static str,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -289,8 +310,8 @@ impl Settings {
     }
 }
 
-/// Load the settings for this command line: file, environment, flags (foundation helper).
+/// Load the settings for this command line: the config file, the process environment and the
+/// flags, merged flag > env > file > default (see [`load_from`]).
 pub fn load(cli: &crate::cli::Cli) -> Result<Settings, ConfigError> {
-    let _ = cli;
-    Ok(Settings::defaults())
+    load_from(cli, &env::process)
 }

@@ -1,10 +1,22 @@
-//! The IOC model: kinds, parsing, normalisation, refang/defang. Pure: no I/O.
+//! The IOC model: kinds, parsing, normalisation, refang/defang. Pure: no I/O, no DNS, no
+//! deduplication (the run groups equal [`Ioc`]s itself).
+//!
+//! [`Ioc::parse`] is the one way in: it reads the kind the analyst declared (`kind`), cleans and
+//! refangs the value (`refang`), then classifies and normalises it (`normalise`, whose module
+//! doc lists the inference order). A value that is not a usable indicator, or that contradicts
+//! the declared kind, is an [`IocProblem`] whose text is shown to the analyst.
 //!
 //! OWNER: foundation helper. Shared contract (do not change the public signatures without
 //! telling the integrator): `IocKind`, `Ioc::parse`, `Ioc::kind`, `Ioc::value`, `Ioc::defanged`,
 //! `IocProblem`, `refang`, `defang`.
 
+mod kind;
+mod normalise;
+mod refang;
+
 use serde::{Deserialize, Serialize};
+
+pub use refang::{defang, refang};
 
 /// The six kinds ioc-tracker knows. Serialised as in `validate --json`: md5, sha1, sha256,
 /// domain, ip, url.
@@ -68,8 +80,17 @@ impl Ioc {
     /// (`None` or blank or "Hash": inferred from the value). Trims, refangs, validates and
     /// normalises. A declared kind that contradicts the value is an error, never a guess.
     pub fn parse(raw: &str, declared: Option<&str>) -> Result<Ioc, IocProblem> {
-        let _ = (raw, declared);
-        todo!("foundation helper")
+        let cleaned = refang::clean(raw);
+        if cleaned.is_empty() {
+            return Err(IocProblem::Empty);
+        }
+        let declared = kind::Declared::parse(declared)?;
+        let value = refang(&cleaned);
+        let (found, value) = normalise::normalise(&value, declared)?;
+        Ok(Ioc {
+            kind: found.kind(),
+            value,
+        })
     }
 
     /// Build an `Ioc` from a value that is already normalised, without checking it. For tests,
@@ -109,18 +130,19 @@ impl std::fmt::Display for Ioc {
 pub enum IocProblem {
     #[error("empty value")]
     Empty,
+    /// The reason the value is not valid ("not a domain: no dot", "wrong length for a hash: …").
     #[error("{0}")]
     Invalid(String),
+    /// The `IOC` column names a kind ioc-tracker does not know.
+    #[error("unknown IOC kind \"{0}\" (expected {accepted})", accepted = kind::ACCEPTED)]
+    UnknownKind(String),
+    /// The value is valid, but as another kind than the one declared.
+    #[error("declared {declared} but the value is {found}")]
+    KindMismatch {
+        declared: &'static str,
+        found: &'static str,
+    },
 }
 
-/// Undo common defanging: hxxp/hxxps, [.], (.), {.}, [dot], [:], [://].
-pub fn refang(s: &str) -> String {
-    let _ = s;
-    todo!("foundation helper")
-}
-
-/// Defang for display: scheme hxxp(s), dots in the host as `[.]`.
-pub fn defang(s: &str) -> String {
-    let _ = s;
-    todo!("foundation helper")
-}
+#[cfg(test)]
+mod tests;
