@@ -8,6 +8,8 @@
 //!   gets [`OUT_AFTER_429S`] 429s in a row although its own limiter had capacity is out of quota
 //!   for the rest of the run.
 //! - 401/403: the key is dropped, with one warning naming it `key #2 (abcd…wxyz)`.
+//! - A key not yet answered (its first request in flight) gets no second request until that
+//!   answer: a wrong key costs one request, not one per IOC in flight.
 //! - `acquire` waits for the earliest key with capacity; it returns [`NoKeys`] as soon as no key
 //!   can ever be used again in this run. Every wait is bounded by the window or a cooling period.
 //!
@@ -112,11 +114,16 @@ struct KeyState {
     cool_until: Option<Instant>,
     consecutive_429: u32,
     state: State,
+    in_flight: u32,
+    /// answered at least once (2xx, 404, 429, 5xx): the key itself is accepted
+    proven: bool,
 }
 
 enum Availability {
     Now(usize),
     At(Instant),
+    /// only keys waiting for their first answer: look again when it comes
+    OnAnswer,
     Never,
 }
 
@@ -139,6 +146,7 @@ impl Inner {
         let window = self.limits.client_window();
         let rpm = self.limits.requests_per_minute as usize;
         let mut earliest: Option<Instant> = None;
+        let mut on_answer = false;
         let mut best: Option<(usize, usize, u64)> = None; // (index, free slots, requests)
         for (i, k) in self.keys.iter_mut().enumerate() {
             if k.state != State::Ok {
@@ -146,6 +154,10 @@ impl Inner {
             }
             if k.used >= self.limits.daily_quota {
                 k.state = State::OutOfQuota;
+                continue;
+            }
+            if !k.proven && k.in_flight > 0 {
+                on_answer = true;
                 continue;
             }
             while k.sent.front().is_some_and(|t| *t + window <= now) {
@@ -179,6 +191,7 @@ impl Inner {
         match (best, earliest) {
             (Some((i, _, _)), _) => Availability::Now(i),
             (None, Some(t)) => Availability::At(t),
+            (None, None) if on_answer => Availability::OnAnswer,
             (None, None) => Availability::Never,
         }
     }
@@ -188,6 +201,7 @@ impl Inner {
         k.sent.push_back(now);
         k.used += 1;
         k.requests += 1;
+        k.in_flight += 1;
         Permit {
             index: i,
             key: k.key.clone(),
@@ -199,6 +213,7 @@ impl Inner {
         k.sent.pop_back();
         k.used -= 1;
         k.requests -= 1;
+        k.in_flight -= 1;
     }
 
     fn pop_waiter(&mut self) -> Option<Waiter> {
@@ -227,6 +242,7 @@ impl Inner {
                     }
                 }
                 Availability::At(t) => return Some(t),
+                Availability::OnAnswer => return None,
                 Availability::Never => {
                     while let Some(w) = self.pop_waiter() {
                         let _ = w.tx.send(Err(NoKeys));
@@ -263,6 +279,8 @@ impl KeyPool {
                         cool_until: None,
                         consecutive_429: 0,
                         state: State::Ok,
+                        in_flight: 0,
+                        proven: false,
                     })
                     .collect(),
                 limits,
@@ -303,6 +321,10 @@ impl KeyPool {
         let now = Instant::now();
         let wait = g.limits.rate_limit_wait;
         let k = &mut g.keys[permit.index];
+        k.in_flight = k.in_flight.saturating_sub(1);
+        if feedback != Feedback::Refused {
+            k.proven = true;
+        }
         let mut warning = None;
         match feedback {
             Feedback::Answered => k.consecutive_429 = 0,
@@ -428,6 +450,13 @@ mod tests {
         Secret::new(format!("{}{}", (n as char).to_string().repeat(60), "WXYZ"))
     }
 
+    /// Acquire and report an ordinary answer (as `lookup` does after each request).
+    async fn ok(p: &KeyPool, prio: Priority) -> Permit {
+        let permit = p.acquire(prio).await.unwrap();
+        p.report(&permit, Feedback::Answered);
+        permit
+    }
+
     fn pool(n: usize, rpm: u32, quota: u32) -> KeyPool {
         KeyPool::new(
             (0..n).map(|i| key(b'a' + i as u8)).collect(),
@@ -445,10 +474,10 @@ mod tests {
         let p = pool(1, 4, 500);
         let t0 = Instant::now();
         for _ in 0..4 {
-            p.acquire(Priority::Normal).await.unwrap();
+            ok(&p, Priority::Normal).await;
         }
         assert_eq!(Instant::now(), t0, "the first 4 need no wait");
-        p.acquire(Priority::Normal).await.unwrap();
+        ok(&p, Priority::Normal).await;
         let waited = Instant::now() - t0;
         assert!(
             waited >= Duration::from_secs(60) && waited <= Duration::from_millis(61_300),
@@ -462,7 +491,7 @@ mod tests {
         let t0 = Instant::now();
         let mut idx = Vec::new();
         for _ in 0..12 {
-            idx.push(p.acquire(Priority::Normal).await.unwrap().index);
+            idx.push(ok(&p, Priority::Normal).await.index);
         }
         assert_eq!(Instant::now(), t0);
         for i in 0..3 {
@@ -484,15 +513,15 @@ mod tests {
         p.report(&a, Feedback::RateLimited);
         let t0 = Instant::now();
         for _ in 0..3 {
-            let b = p.acquire(Priority::Normal).await.unwrap();
+            let b = ok(&p, Priority::Normal).await;
             assert_ne!(b.index, a.index);
         }
         assert_eq!(Instant::now(), t0);
         assert_eq!(p.key_counts(), (1, 1, 0));
         assert_eq!(p.usage()[a.index].state, "cooling");
         // the other key is now full (4 in its window): the next waits for the cooling (30 s)
-        p.acquire(Priority::Normal).await.unwrap();
-        let b = p.acquire(Priority::Normal).await.unwrap();
+        ok(&p, Priority::Normal).await;
+        let b = ok(&p, Priority::Normal).await;
         assert_eq!(b.index, a.index);
         assert_eq!(Instant::now() - t0, Duration::from_secs(30));
     }
@@ -515,8 +544,7 @@ mod tests {
         for _ in 0..5 {
             let k = p.acquire(Priority::Normal).await.unwrap();
             p.report(&k, Feedback::RateLimited);
-            let k = p.acquire(Priority::Normal).await.unwrap();
-            p.report(&k, Feedback::Answered);
+            ok(&p, Priority::Normal).await;
         }
         assert_eq!(p.usage()[0].state, "ok");
     }
@@ -532,7 +560,7 @@ mod tests {
         assert!(w[0].contains(&format!("key #{} (", k.index + 1)), "{w:?}");
         assert!(w[0].contains('…') && !w[0].contains(k.key.expose()));
         for _ in 0..8 {
-            assert_ne!(p.acquire(Priority::Normal).await.unwrap().index, k.index);
+            assert_ne!(ok(&p, Priority::Normal).await.index, k.index);
         }
         assert_eq!(p.usage()[k.index].state, "rejected");
     }
@@ -541,7 +569,7 @@ mod tests {
     async fn daily_quota_runs_out_then_no_keys() {
         let p = pool(2, 1000, 3);
         for _ in 0..6 {
-            p.acquire(Priority::Normal).await.unwrap();
+            ok(&p, Priority::Normal).await;
         }
         assert_eq!(p.acquire(Priority::High).await.unwrap_err(), NoKeys);
         assert!(p.usage().iter().all(|u| u.state == "out of quota"));
@@ -550,26 +578,57 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn due_polls_go_before_new_submissions() {
         let p = Arc::new(pool(1, 1, 500));
-        p.acquire(Priority::Normal).await.unwrap();
+        ok(&p, Priority::Normal).await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         // two submissions wait first, then a poll
         for (name, prio) in [("s1", Priority::Normal), ("s2", Priority::Normal)] {
             let (p, tx) = (p.clone(), tx.clone());
             tokio::spawn(async move {
-                p.acquire(prio).await.unwrap();
+                ok(&p, prio).await;
                 tx.send(name).unwrap();
             });
             tokio::task::yield_now().await;
         }
         let (p2, tx2) = (p.clone(), tx.clone());
         tokio::spawn(async move {
-            p2.acquire(Priority::High).await.unwrap();
+            ok(&p2, Priority::High).await;
             tx2.send("poll").unwrap();
         });
         tokio::task::yield_now().await;
         assert_eq!(rx.recv().await, Some("poll"));
         assert_eq!(rx.recv().await, Some("s1"));
         assert_eq!(rx.recv().await, Some("s2"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_gets_no_second_request_before_its_first_answer() {
+        let p = Arc::new(pool(1, 100, 500));
+        let first = p.acquire(Priority::Normal).await.unwrap();
+        let p2 = p.clone();
+        let second = tokio::spawn(async move { p2.acquire(Priority::Normal).await });
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert!(
+            !second.is_finished(),
+            "no second request before the first answer"
+        );
+        p.report(&first, Feedback::Answered);
+        assert_eq!(second.await.unwrap().unwrap().index, 0);
+        // once answered, the key serves many at once
+        for _ in 0..5 {
+            p.acquire(Priority::Normal).await.unwrap();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_first_answer_frees_the_waiters_with_no_keys() {
+        let p = Arc::new(pool(1, 100, 500));
+        let first = p.acquire(Priority::Normal).await.unwrap();
+        let p2 = p.clone();
+        let second = tokio::spawn(async move { p2.acquire(Priority::Normal).await });
+        tokio::task::yield_now().await;
+        p.report(&first, Feedback::Refused);
+        assert_eq!(second.await.unwrap().unwrap_err(), NoKeys);
+        assert_eq!(p.total_requests(), 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -581,7 +640,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_that_gave_up_does_not_consume_capacity() {
         let p = pool(1, 1, 500);
-        p.acquire(Priority::Normal).await.unwrap();
+        ok(&p, Priority::Normal).await;
         let r = tokio::time::timeout(Duration::from_secs(1), p.acquire(Priority::Normal)).await;
         assert!(r.is_err());
         tokio::time::sleep(Duration::from_secs(120)).await;

@@ -266,7 +266,7 @@ async fn run_one(ctx: Arc<Ctx>, ioc: Ioc) -> Outcome {
         },
         Some(Err(Stop::NoQuota)) => no_score(LookupStatus::NoQuota, n),
         Some(Err(Stop::Failed(e))) => {
-            tracing::warn!("{} {}: {e}", ioc.kind().label(), ioc.defanged_safe());
+            tracing::warn!("{} {}: {e}", ioc.kind().label(), ioc.defanged());
             no_score(LookupStatus::Failed(e), n)
         }
     };
@@ -485,15 +485,4 @@ async fn submit_url(
         async move { c.submit_url(&key, &url).await }
     })
     .await
-}
-
-trait DefangedSafe {
-    fn defanged_safe(&self) -> String;
-}
-
-impl DefangedSafe for Ioc {
-    /// The defanged form for logs; `defang` lives in the foundation's module.
-    fn defanged_safe(&self) -> String {
-        std::panic::catch_unwind(|| self.defanged()).unwrap_or_else(|_| self.value().to_string())
-    }
 }

@@ -686,7 +686,7 @@ fn results(kind: Kind, value: &str, p: &SimIoc, score: u32) -> (Value, Value) {
         if malicious.len() >= score as usize {
             break;
         }
-        let name = &names[(h + i * 7) % n];
+        let name = &names[(h + i) % n];
         if !EDR_NAMES.contains(&name.as_str()) && !malicious.contains(&name) {
             malicious.push(name);
         }
