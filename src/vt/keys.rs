@@ -3,10 +3,14 @@
 //! capacity from whichever key has it, due polls first. Built on `tokio::time` so tests run on
 //! tokio's paused clock (governor's timers ignore it).
 //!
+//! The window counts a request from its grant until `window` after its answer, so latency can
+//! never make the server see more than `requests_per_minute` in its own window.
+//!
 //! Policy, in one place ([`KeyPool::report`]):
 //! - 429: the key cools for `rate_limit_wait`; the request goes at once to another key. A key that
 //!   gets [`OUT_AFTER_429S`] 429s in a row although its own limiter had capacity is out of quota
-//!   for the rest of the run.
+//!   for the rest of the run. 429s to requests sent before the previous 429 came back are one
+//!   burst and count once.
 //! - 401/403: the key is dropped, with one warning naming it `key #2 (abcd…wxyz)`.
 //! - A key not yet answered (its first request in flight) gets no second request until that
 //!   answer: a wrong key costs one request, not one per IOC in flight.
@@ -43,6 +47,9 @@ pub struct Permit {
     /// 0-based position in the configured key list
     pub index: usize,
     pub key: Secret,
+    /// the limiter slot this request holds
+    slot: u64,
+    granted: Instant,
 }
 
 /// No key can be used any more in this run (all out of quota or refused).
@@ -86,12 +93,6 @@ impl Limits {
         }
     }
 
-    /// The window the client keeps: 2 % longer than the server's, so that network jitter never
-    /// makes the server see more requests in its window than the client meant to send.
-    fn client_window(&self) -> Duration {
-        self.window + self.window / 50
-    }
-
     /// Requests per second all keys can make together, for ETAs.
     pub fn rate_per_key(&self) -> f64 {
         self.requests_per_minute as f64 / self.window.as_secs_f64()
@@ -108,7 +109,13 @@ enum State {
 #[derive(Debug)]
 struct KeyState {
     key: Secret,
-    sent: VecDeque<Instant>,
+    /// Requests in the window: in flight (`None`) or answered at that instant. A request
+    /// stays in the window until `window` after its *answer*, which is never earlier than the
+    /// server saw it: however long a request takes, the server never sees more than
+    /// `requests_per_minute` in its own window.
+    slots: Vec<(u64, Option<Instant>)>,
+    /// when the last 429 that started a cooling came back
+    last_429: Option<Instant>,
     used: u32,
     requests: u64,
     cool_until: Option<Instant>,
@@ -139,11 +146,12 @@ struct Inner {
     closed: bool,
     /// warnings to show once (dropped keys, keys out of quota)
     warned: Vec<String>,
+    next_slot: u64,
 }
 
 impl Inner {
     fn availability(&mut self, now: Instant) -> Availability {
-        let window = self.limits.client_window();
+        let window = self.limits.window;
         let rpm = self.limits.requests_per_minute as usize;
         let mut earliest: Option<Instant> = None;
         let mut on_answer = false;
@@ -160,9 +168,8 @@ impl Inner {
                 on_answer = true;
                 continue;
             }
-            while k.sent.front().is_some_and(|t| *t + window <= now) {
-                k.sent.pop_front();
-            }
+            k.slots
+                .retain(|(_, done)| done.is_none_or(|t| t + window > now));
             let mut at = now;
             if let Some(c) = k.cool_until {
                 if c > now {
@@ -171,11 +178,25 @@ impl Inner {
                     k.cool_until = None;
                 }
             }
-            if k.sent.len() >= rpm {
-                at = at.max(k.sent[k.sent.len() - rpm] + window);
+            if k.slots.len() >= rpm {
+                // the (len − rpm + 1)-th slot to expire frees the capacity; in-flight ones
+                // expire only after their answer (which wakes the dispatcher)
+                let mut ends: Vec<Instant> = k
+                    .slots
+                    .iter()
+                    .filter_map(|(_, d)| d.map(|t| t + window))
+                    .collect();
+                ends.sort();
+                match ends.get(k.slots.len() - rpm) {
+                    Some(t) => at = at.max(*t),
+                    None => {
+                        on_answer = true;
+                        continue;
+                    }
+                }
             }
             if at <= now {
-                let free = rpm - k.sent.len();
+                let free = rpm - k.slots.len();
                 // Most free slots first, then the least used key: spreads the load evenly.
                 let better = match best {
                     None => true,
@@ -197,20 +218,24 @@ impl Inner {
     }
 
     fn take(&mut self, i: usize, now: Instant) -> Permit {
+        self.next_slot += 1;
+        let slot = self.next_slot;
         let k = &mut self.keys[i];
-        k.sent.push_back(now);
+        k.slots.push((slot, None));
         k.used += 1;
         k.requests += 1;
         k.in_flight += 1;
         Permit {
             index: i,
             key: k.key.clone(),
+            slot,
+            granted: now,
         }
     }
 
     fn untake(&mut self, i: usize) {
         let k = &mut self.keys[i];
-        k.sent.pop_back();
+        k.slots.pop();
         k.used -= 1;
         k.requests -= 1;
         k.in_flight -= 1;
@@ -273,7 +298,8 @@ impl KeyPool {
                     .into_iter()
                     .map(|key| KeyState {
                         key,
-                        sent: VecDeque::new(),
+                        slots: Vec::new(),
+                        last_429: None,
                         used: 0,
                         requests: 0,
                         cool_until: None,
@@ -288,6 +314,7 @@ impl KeyPool {
                 normal: VecDeque::new(),
                 closed: false,
                 warned: Vec::new(),
+                next_slot: 0,
             }),
             wake: Notify::new(),
         });
@@ -322,14 +349,21 @@ impl KeyPool {
         let wait = g.limits.rate_limit_wait;
         let k = &mut g.keys[permit.index];
         k.in_flight = k.in_flight.saturating_sub(1);
+        if let Some(s) = k.slots.iter_mut().find(|(id, _)| *id == permit.slot) {
+            s.1 = Some(now);
+        }
         if feedback != Feedback::Refused {
             k.proven = true;
         }
         let mut warning = None;
         match feedback {
             Feedback::Answered => k.consecutive_429 = 0,
+            // A 429 for a request sent before the previous 429 came back belongs to the same
+            // burst: the key is already cooling, it does not count again.
+            Feedback::RateLimited if k.last_429.is_some_and(|t| permit.granted <= t) => {}
             Feedback::RateLimited => {
                 k.consecutive_429 += 1;
+                k.last_429 = Some(now);
                 if k.consecutive_429 >= OUT_AFTER_429S && k.state == State::Ok {
                     k.state = State::OutOfQuota;
                     warning = Some(format!(
@@ -629,6 +663,42 @@ mod tests {
         p.report(&first, Feedback::Refused);
         assert_eq!(second.await.unwrap().unwrap_err(), NoKeys);
         assert_eq!(p.total_requests(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_request_holds_its_slot_until_a_window_after_its_answer() {
+        let p = pool(1, 2, 500);
+        let t0 = Instant::now();
+        ok(&p, Priority::Normal).await;
+        let slow = p.acquire(Priority::Normal).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        p.report(&slow, Feedback::Answered); // answered at t0 + 50 s
+        ok(&p, Priority::Normal).await; // the first slot frees at t0 + 60 s
+        assert_eq!(Instant::now() - t0, Duration::from_secs(60));
+        ok(&p, Priority::Normal).await; // the slow one's slot frees at t0 + 110 s
+        assert_eq!(Instant::now() - t0, Duration::from_secs(110));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_429s_counts_once() {
+        let p = pool(1, 100, 500);
+        ok(&p, Priority::Normal).await;
+        let burst: Vec<Permit> = futures_burst(&p, 10).await;
+        for b in &burst {
+            p.report(b, Feedback::RateLimited);
+        }
+        assert_eq!(p.usage()[0].state, "cooling");
+        assert!(p.warnings().is_empty());
+        ok(&p, Priority::Normal).await;
+        assert_eq!(p.usage()[0].state, "ok");
+    }
+
+    async fn futures_burst(p: &KeyPool, n: usize) -> Vec<Permit> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(p.acquire(Priority::Normal).await.unwrap());
+        }
+        v
     }
 
     #[tokio::test(start_paused = true)]

@@ -126,7 +126,13 @@ pub async fn lookup_with(
         total: unique.len(),
     });
     let mut set = tokio::task::JoinSet::new();
-    for (i, ioc) in unique.iter().cloned().enumerate() {
+    // Submissions go out in this order: the kinds whose analyses take longest first (files, then
+    // URLs, then domains and IPs), so the last first-poll of the run comes as early as it can.
+    let mut order: Vec<usize> = (0..unique.len()).collect();
+    order.sort_by_key(|&i| {
+        std::cmp::Reverse(PollSchedule::new(unique[i].kind(), vt.poll_timeout, 1.0).next_poll())
+    });
+    for (i, ioc) in order.into_iter().map(|i| (i, unique[i].clone())) {
         let ctx = ctx.clone();
         set.spawn(async move { (i, run_one(ctx, ioc).await) });
     }

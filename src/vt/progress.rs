@@ -19,7 +19,8 @@ pub const LOG_EVERY: Duration = Duration::from_secs(15);
 pub struct LookupBar {
     bar: Option<ProgressBar>,
     out: Output,
-    last_line: Mutex<Option<Instant>>,
+    /// (when the last line was written, whether the final line was)
+    last_line: Mutex<(Option<Instant>, bool)>,
 }
 
 impl LookupBar {
@@ -40,7 +41,7 @@ impl LookupBar {
         Arc::new(LookupBar {
             bar,
             out: out.clone(),
-            last_line: Mutex::new(None),
+            last_line: Mutex::new((None, false)),
         })
     }
 
@@ -62,9 +63,10 @@ impl LookupBar {
                     return;
                 }
                 let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-                let due = last.is_none_or(|t| t.elapsed() >= LOG_EVERY) || p.done == p.total;
-                if due && p.done > 0 {
-                    *last = Some(Instant::now());
+                let finished = p.done == p.total;
+                let due = last.0.is_none_or(|t| t.elapsed() >= LOG_EVERY) || finished;
+                if due && p.done > 0 && !last.1 {
+                    *last = (Some(Instant::now()), finished);
                     self.out
                         .info(&format!("looked up {}/{} IOCs, {msg}", p.done, p.total));
                 }

@@ -300,14 +300,18 @@ impl SimState {
         }
     }
 
-    fn delay_for(&self, kind: Kind, p: &SimIoc) -> Duration {
+    fn delay_for(&self, kind: Kind, p: &SimIoc, seq: u64) -> Duration {
         let d = &self.scenario.analysis_delays;
         let ms = p.analysis_delay_ms.unwrap_or(match kind {
             Kind::File => d.file_ms,
             Kind::Url => d.url_ms,
             Kind::Domain | Kind::Ip => d.host_ms,
         });
-        Duration::from_millis(ms).div_f64(self.scenario.scale())
+        let j = d.jitter.clamp(0.0, 1.0);
+        let u = hash64(&format!("{}#{seq}", p.value)) as f64 / u64::MAX as f64;
+        Duration::from_millis(ms)
+            .mul_f64(1.0 - j + 2.0 * j * u)
+            .div_f64(self.scenario.scale())
     }
 }
 
@@ -775,11 +779,11 @@ fn object_body(state: &SimState, kind: Kind, value: &str, p: &SimIoc) -> Value {
 }
 
 fn new_analysis(state: &SimState, kind: Kind, value: &str, p: &SimIoc) -> Value {
-    let delay = state.delay_for(kind, p);
     let unix = now_unix();
     let mut g = state.lock();
     g.seq += 1;
     let seq = g.seq;
+    let delay = state.delay_for(kind, p, seq);
     let id = match kind {
         Kind::File => base64::engine::general_purpose::URL_SAFE.encode(format!(
             "{}:{}",

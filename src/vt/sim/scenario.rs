@@ -104,6 +104,9 @@ pub struct Delays {
     pub file_ms: u64,
     pub url_ms: u64,
     pub host_ms: u64,
+    /// each analysis takes the delay × a factor in [1 − jitter, 1 + jitter], derived from a
+    /// hash of the IOC and the analysis (deterministic)
+    pub jitter: f64,
 }
 
 impl Default for Delays {
@@ -113,6 +116,7 @@ impl Default for Delays {
             file_ms: 25_000,
             url_ms: 10_000,
             host_ms: 4_000,
+            jitter: 0.0,
         }
     }
 }
