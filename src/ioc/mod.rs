@@ -93,6 +93,16 @@ impl Ioc {
         })
     }
 
+    /// Build an `Ioc` from a value that is already normalised, without checking it. For tests,
+    /// benchmarks and the simulator's own fixtures only; real input goes through [`Ioc::parse`].
+    #[doc(hidden)]
+    pub fn new_unchecked(kind: IocKind, value: impl Into<String>) -> Ioc {
+        Ioc {
+            kind,
+            value: value.into(),
+        }
+    }
+
     pub fn kind(&self) -> IocKind {
         self.kind
     }

@@ -4,6 +4,18 @@
 //! OWNER: VirusTotal helper. The types in this file are the shared contract with `rules`,
 //! `report` and `app`; change them only together with the integrator.
 
+pub mod client;
+pub mod keys;
+pub mod lookup;
+pub mod models;
+pub mod poll;
+pub mod progress;
+pub mod sim;
+
+pub use client::{ApiError, Client};
+pub use keys::{KeyPool, Limits};
+pub use lookup::{LookupOptions, LookupProgress, LookupRun, ProgressFn, lookup_all};
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -100,4 +112,34 @@ pub fn object_path(ioc: &Ioc) -> String {
 pub enum VtError {
     #[error("{0}")]
     Setup(String),
+    /// No API key configured.
+    #[error(
+        "no VirusTotal API key: set IOC_TRACKER_VT_KEYS (comma-separated) or [virustotal] api_keys in the config file"
+    )]
+    NoKeys,
+    /// The simulator could not start (port in use, bad scenario file).
+    #[error("simulator: {0}")]
+    Simulator(String),
+}
+
+/// The note that explains a lookup's status, in words (the Notes cell, `check`'s note column).
+/// `Fresh` has none.
+pub fn status_note(status: &LookupStatus, vt: &crate::config::VtSettings) -> String {
+    match status {
+        LookupStatus::Fresh => String::new(),
+        LookupStatus::Current => "last analysis (not re-analysed)".into(),
+        LookupStatus::Stale => {
+            let t = vt.poll_timeout;
+            let within = if t.subsec_nanos() == 0 {
+                format!("{} s", t.as_secs())
+            } else {
+                humantime::format_duration(t).to_string()
+            };
+            format!("re-analysis not finished within {within}; last known score")
+        }
+        LookupStatus::NotFound => "not found in VirusTotal".into(),
+        LookupStatus::Failed(e) => format!("not checked: {e}"),
+        LookupStatus::NoQuota => "not checked: no API quota left".into(),
+        LookupStatus::Interrupted => "not checked: interrupted".into(),
+    }
 }
