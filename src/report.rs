@@ -142,7 +142,7 @@ impl Report {
 pub fn build_rows(
     sheet: &str,
     rows: &[crate::workbook::TrackedRow],
-    parsed: &[Result<Ioc, crate::ioc::IocProblem>],
+    parsed: &[Result<Ioc, String>],
     outcomes: &std::collections::HashMap<Ioc, crate::vt::Outcome>,
     not_looked_up: &str,
     settings: &crate::config::Settings,
@@ -156,12 +156,10 @@ pub fn build_rows(
             let verdicts = outcome
                 .map(|o| group_verdicts(&o.engines, &settings.rules.edr_groups))
                 .unwrap_or_default();
-            let problem = parsed.as_ref().err().map(ToString::to_string);
             let decision = decide(&RuleInput {
-                ioc: match (parsed, &problem) {
-                    (Ok(ioc), _) => Ok(ioc.kind()),
-                    (Err(_), Some(p)) => Err(p.as_str()),
-                    (Err(_), None) => Err("invalid"),
+                ioc: match parsed {
+                    Ok(ioc) => Ok(ioc.kind()),
+                    Err(problem) => Err(problem.as_str()),
                 },
                 outcome,
                 not_looked_up,

@@ -146,3 +146,10 @@ impl EmailError {
         matches!(self, EmailError::Permanent { .. } | EmailError::Auth { .. })
     }
 }
+
+/// Check, before any request is spent, that the settings can send: host, sender, recipients,
+/// TLS roots and credentials. Call inside a tokio runtime. Connects to nothing.
+pub fn check_settings(settings: &crate::config::EmailSettings) -> Result<(), EmailError> {
+    test_message(settings)?;
+    transport(settings).map(drop)
+}

@@ -291,6 +291,17 @@ pub struct KeyPool {
 }
 
 impl KeyPool {
+    /// Count requests the keys made earlier today (by position; from the quota state file)
+    /// against their daily quota.
+    pub fn preset_used(&self, used: &[u32]) {
+        let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, &n) in inner.keys.iter_mut().zip(used) {
+            k.used = k.used.max(n);
+        }
+        drop(inner);
+        self.shared.wake.notify_waiters();
+    }
+
     pub fn new(keys: Vec<Secret>, limits: Limits) -> KeyPool {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {

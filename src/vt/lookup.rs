@@ -56,7 +56,15 @@ pub struct LookupOptions {
     pub progress: Option<ProgressFn>,
     /// How long in-flight IOCs may go on after cancellation (default 3 s).
     pub grace: Duration,
+    /// Called with each IOC's outcome the moment it is known (the run journal).
+    pub on_outcome: Option<OutcomeFn>,
+    /// Requests each key already made today (by position), from the quota state file, so the
+    /// daily quota counts them.
+    pub used_today: Vec<u32>,
 }
+
+/// Receives each outcome as it arrives.
+pub type OutcomeFn = Arc<dyn Fn(&Ioc, &Outcome) + Send + Sync>;
 
 impl Default for LookupOptions {
     fn default() -> Self {
@@ -64,6 +72,8 @@ impl Default for LookupOptions {
             cancel: CancellationToken::new(),
             progress: None,
             grace: Duration::from_secs(3),
+            on_outcome: None,
+            used_today: Vec::new(),
         }
     }
 }
@@ -90,6 +100,7 @@ pub async fn lookup_all(
     }
     let client = Client::new(vt, &settings.network).map_err(|e| VtError::Setup(e.to_string()))?;
     let pool = KeyPool::new(vt.api_keys.clone(), Limits::from_settings(vt));
+    pool.preset_used(&opts.used_today);
     Ok(lookup_with(iocs, client, pool, vt, &settings.rules.edr_groups, opts).await)
 }
 
@@ -122,6 +133,7 @@ pub async fn lookup_with(
         cancel: opts.cancel.clone(),
         grace: opts.grace,
         progress: opts.progress.clone(),
+        on_outcome: opts.on_outcome.clone(),
         done: AtomicUsize::new(0),
         total: unique.len(),
     });
@@ -150,7 +162,6 @@ pub async fn lookup_with(
 
     let mut warnings = ctx.pool.warnings();
     if let Some(w) = absent_groups_warning(&unique_outcomes, edr_groups) {
-        tracing::warn!("{w}");
         warnings.push(w);
     }
     ctx.emit();
@@ -197,6 +208,7 @@ struct Ctx {
     cancel: CancellationToken,
     grace: Duration,
     progress: Option<ProgressFn>,
+    on_outcome: Option<OutcomeFn>,
     done: AtomicUsize,
     total: usize,
 }
@@ -276,6 +288,9 @@ async fn run_one(ctx: Arc<Ctx>, ioc: Ioc) -> Outcome {
             no_score(LookupStatus::Failed(e), n)
         }
     };
+    if let Some(cb) = &ctx.on_outcome {
+        cb(&ioc, &outcome);
+    }
     ctx.done.fetch_add(1, Ordering::Relaxed);
     ctx.emit();
     outcome

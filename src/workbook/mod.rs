@@ -22,6 +22,8 @@ use chrono::NaiveDateTime;
 pub mod edit;
 pub mod write;
 
+pub use write::{Saved, check_writable, output_path, save};
+
 /// One cell's value, with its type kept: dates stay dates, numbers numbers, text text,
 /// formulas formulas (with their cached value).
 #[derive(Debug, Clone, PartialEq)]

@@ -163,66 +163,73 @@ impl Default for Scenario {
     }
 }
 
-/// The IOCs of the demo scenario, for the bundled sample workbook:
+/// The IOCs of the demo scenario — the rows of the bundled sample workbook
+/// (`fixtures/sample_ioc_tracking.xlsx`), as normalised values:
 /// (IOC column, IOC value, malware name, what the demo shows).
 pub const DEMO_IOCS: &[(&str, &str, &str, &str)] = &[
     (
         "SHA256",
-        "a28256e6556fd765216b4acdf37bc7f13608283891c30a42169c4865fbf3a45e",
+        "ee09aafca8a533ade6d563958fd77aa7e9cb62a2e37b61b397ec4f0519ae1a95",
         "Emotet",
-        "32 detections, detected by FireEye and TrellixENS: covered by EDR",
+        "30 before, 32 after; detected by FireEye and TrellixENS: covered by EDR (rows 2 and 14)",
     ),
     (
-        "MD5",
-        "78aff511b77ca66ae25a2f77e761e9d0",
-        "AgentTesla",
+        "Domain",
+        "evil-loader.example.com",
+        "",
         "2 before re-analysis, 12 after: flagged only after re-analysis",
     ),
     (
-        "SHA1",
-        "e8868e19379018fb67dd82402eb4114bc01e628a",
-        "Benign tool",
-        "clean",
-    ),
-    (
         "MD5",
-        "7de1e2f769cdb8afa54f8024d718bc69",
-        "QakBot",
-        "20 detections, McAfee detects, FireEye absent: flagged",
+        "42e9c03185563eeaaf3f6bd956674e0a",
+        "",
+        "20 detections, legacy engine names, McAfee detects, FireEye does not: flagged",
+    ),
+    ("IP", "203.0.113.45", "", "clean"),
+    (
+        "URL",
+        "https://payload.example.net/dl/invoice.zip",
+        "",
+        "3 before, 9 after: flagged only after re-analysis",
     ),
     (
-        "SHA256",
-        "28db00163b84fffd99385bb99414c011ccfc0a63674a98dd03c34c5f31a4c980",
-        "Unknown",
+        "SHA1",
+        "b31ef4f6a08a1484f18a5b9d0240eac158dc4572",
+        "",
         "not found in VirusTotal",
     ),
     (
-        "Domain",
-        "login-micros0ft-support.example",
-        "Phishing kit",
-        "3 before, 9 after: flagged only after re-analysis",
+        "IPv6",
+        "2001:db8::dead:beef",
+        "",
+        "clean; two 5xx answers first, then recovers",
     ),
-    ("Domain", "cdn.benign-updates.example", "", "clean"),
     (
         "Domain",
-        "c2-relay.example",
-        "Cobalt Strike",
-        "1 detection; two 5xx answers first, then recovers",
+        "cdn-update.example.org",
+        "",
+        "7 detections: flagged",
+    ),
+    (
+        "SHA256",
+        "ed3e74697116ecfbe4238fde1ad42140489cd7f077d93fa165292479830f7a4b",
+        "",
+        "1 detection: below threshold",
     ),
     (
         "IP",
-        "203.0.113.66",
-        "Cobalt Strike",
-        "7 detections: flagged",
-    ),
-    ("IP", "198.51.100.23", "", "clean"),
-    (
-        "URL",
-        "http://malicious-download.example/payload.exe",
-        "Dridex",
+        "198.51.100.23",
+        "",
         "0 before, 6 after: flagged only after re-analysis",
     ),
-    ("URL", "https://docs.example.org/help", "", "clean"),
+    (
+        "URL",
+        "http://login-portal.example.test/verify.php",
+        "",
+        "4 detections: below threshold",
+    ),
+    ("MD5", "eb535ebfa47684bd4ac356799fa61c64", "", "clean"),
+    ("Domain", "mail.example.net", "", "clean"),
 ];
 
 impl Scenario {
@@ -238,28 +245,29 @@ impl Scenario {
         let mut covered = ioc(DEMO_IOCS[0].1, 30, 32);
         covered.extra_engines = vec!["FireEye".into()];
         covered.detected_by = vec!["FireEye".into(), "TrellixENS".into()];
-        let mut mcafee = ioc(DEMO_IOCS[3].1, 20, 20);
+        let mut mcafee = ioc(DEMO_IOCS[2].1, 20, 20);
         mcafee.engines = EngineSet::Legacy;
         mcafee.detected_by = vec!["McAfee".into()];
-        let mut not_found = ioc(DEMO_IOCS[4].1, 0, 0);
+        let mut not_found = ioc(DEMO_IOCS[5].1, 0, 0);
         not_found.not_found = true;
-        let mut burst = ioc(DEMO_IOCS[7].1, 1, 1);
+        let mut burst = ioc(DEMO_IOCS[6].1, 0, 0);
         burst.fault = Some(Fault::Burst5xx { count: 2 });
         Scenario {
             time_scale: 60.0,
             iocs: vec![
                 covered,
                 ioc(DEMO_IOCS[1].1, 2, 12),
-                ioc(DEMO_IOCS[2].1, 0, 0),
                 mcafee,
+                ioc(DEMO_IOCS[3].1, 0, 0),
+                ioc(DEMO_IOCS[4].1, 3, 9),
                 not_found,
-                ioc(DEMO_IOCS[5].1, 3, 9),
-                ioc(DEMO_IOCS[6].1, 0, 0),
                 burst,
-                ioc(DEMO_IOCS[8].1, 7, 7),
-                ioc(DEMO_IOCS[9].1, 0, 0),
-                ioc(DEMO_IOCS[10].1, 0, 6),
+                ioc(DEMO_IOCS[7].1, 7, 7),
+                ioc(DEMO_IOCS[8].1, 1, 1),
+                ioc(DEMO_IOCS[9].1, 0, 6),
+                ioc(DEMO_IOCS[10].1, 4, 4),
                 ioc(DEMO_IOCS[11].1, 0, 0),
+                ioc(DEMO_IOCS[12].1, 0, 0),
             ],
             ..Scenario::default()
         }
