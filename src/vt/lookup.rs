@@ -162,6 +162,7 @@ pub async fn lookup_with(
 
     let mut warnings = ctx.pool.warnings();
     if let Some(w) = absent_groups_warning(&unique_outcomes, edr_groups) {
+        tracing::warn!("{w}");
         warnings.push(w);
     }
     ctx.emit();
