@@ -717,13 +717,14 @@ fn flagged_table(rows: &[RowResult], settings: &Settings) -> String {
             r.malware.clone(),
             r.analyst.clone(),
         ];
+        let is_file = r.ioc.as_ref().is_some_and(|i| i.kind().is_hash());
         for g in &groups {
-            line.push(
-                r.verdicts
-                    .get(*g)
-                    .map(|v| v.cell())
-                    .unwrap_or_else(|| "Not present".into()),
-            );
+            // the EDR rule is about files; for other kinds the engines' verdicts do not apply
+            line.push(match (is_file, r.verdicts.get(*g)) {
+                (false, _) => "-".into(),
+                (true, Some(v)) => v.cell(),
+                (true, None) => "Not present".into(),
+            });
         }
         table.push(line);
     }
