@@ -1,24 +1,21 @@
-//! Benchmark of the workbook round trip on a generated 100,000-row tracking workbook: read it
-//! into the model, then save it back (atomic replace with backup), printing wall times and the
-//! process's peak RSS (Linux `VmHWM`). The original pandas + openpyxl tool takes about 35 s
-//! and 440 MB for this; the target is ≤ 1.5 s read + write and ≤ 150 MB peak.
+//! Benchmark of what `run` does with the workbook, on a generated 100,000-row tracking
+//! workbook: read it (`workbook::read`: every sheet, header detection, tracking columns), turn
+//! the data rows into `TrackedRow`s and parse each one's IOC (`TrackedRow::ioc`), then save it
+//! back (`workbook::save`, atomic replace with backup). Prints wall and CPU time per phase and
+//! the process's peak RSS (Linux `VmHWM`). No network, no VirusTotal: only the workbook layer
+//! and IOC parsing. The original pandas + openpyxl tool takes about 35 s and 440 MB for the
+//! read + write; the target is ≤ 1.5 s and ≤ 150 MB peak.
 //!
 //! Run: `cargo bench --bench workbook` (release profile). For an outside view of memory:
-//! `/usr/bin/time -v target/release/deps/workbook-<hash>` (the path `cargo bench` prints).
-//! `IOC_BENCH_ROWS=N` changes the row count.
-//!
-//! The model is loaded by `load` below (calamine, kept in one function); the integrator
-//! switches it to `ioc_tracker::workbook::read` when the reader lands.
+//! `/usr/bin/time -v target/release/deps/workbook-<hash> --bench` (the path `cargo bench`
+//! prints). `IOC_BENCH_ROWS=N` changes the row count.
 
 use std::path::Path;
 use std::time::Instant;
 
-use calamine::{Data, Reader};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
-use ioc_tracker::workbook::write::save;
-use ioc_tracker::workbook::{
-    CellValue, Columns, Sheet, SheetLayout, SourceFormat, Tracking, Workbook,
-};
+use chrono::{Duration, NaiveDate};
+use ioc_tracker::config::Settings;
+use ioc_tracker::workbook;
 use rust_xlsxwriter::Format;
 
 const HEADER: [&str; 9] = [
@@ -108,57 +105,6 @@ fn generate(path: &Path, rows: u32) {
     wb.save(path).unwrap();
 }
 
-fn cell(d: &Data) -> CellValue {
-    match d {
-        Data::Empty => CellValue::Empty,
-        Data::String(v) => CellValue::String(v.clone()),
-        Data::Float(f) => CellValue::Number(*f),
-        Data::Int(i) => CellValue::Number(*i as f64),
-        Data::Bool(b) => CellValue::Bool(*b),
-        Data::DateTime(x) => x
-            .as_datetime()
-            .map_or(CellValue::Number(x.as_f64()), CellValue::DateTime),
-        Data::DateTimeIso(v) => NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
-            .map_or_else(|_| CellValue::String(v.clone()), CellValue::DateTime),
-        Data::DurationIso(v) => CellValue::String(v.clone()),
-        Data::Error(e) => CellValue::Error(e.to_string()),
-    }
-}
-
-fn cell_ref(d: calamine::DataRef<'_>) -> CellValue {
-    use calamine::DataRef as D;
-    match d {
-        D::SharedString(v) => CellValue::String(v.to_string()),
-        D::String(v) => CellValue::String(v),
-        D::Empty => CellValue::Empty,
-        D::Float(f) => CellValue::Number(f),
-        D::Int(i) => CellValue::Number(i as f64),
-        D::Bool(b) => CellValue::Bool(b),
-        D::DateTime(x) => cell(&Data::DateTime(x)),
-        D::DateTimeIso(v) => cell(&Data::DateTimeIso(v)),
-        D::DurationIso(v) => CellValue::String(v),
-        D::Error(e) => CellValue::Error(e.to_string()),
-    }
-}
-
-fn put(rows: &mut Vec<Vec<CellValue>>, r: usize, c: usize, v: CellValue) {
-    if rows.len() <= r {
-        rows.resize_with(r + 1, Vec::new);
-    }
-    let row = &mut rows[r];
-    if row.len() <= c {
-        row.resize(c + 1, CellValue::Empty);
-    }
-    row[c] = v;
-}
-
-/// THE MODEL LOADER (bench side): calamine → `Workbook`. Replace with `workbook::read`.
-/// For xlsx it streams each sheet once, taking the cached value and the formula of every cell
-/// together (`next_cell_with_formula`), instead of a value pass plus a formula pass.
-fn load(path: &Path) -> Workbook {
-    ioc_tracker::workbook::read_workbook(path).expect("the reader opens the file")
-}
-
 /// Peak resident set size so far, in MB (Linux); None elsewhere.
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -211,44 +157,44 @@ fn main() {
         rss()
     );
 
-    let (t, c) = (Instant::now(), cpu_s());
-    let wb = load(&path);
-    let read = t.elapsed().as_secs_f64();
-    let read_cpu = cpu_s() - c;
-    assert_eq!(wb.sheets[0].rows.len(), rows as usize + 1);
-    println!(
-        "read:  {read:.3} s wall, {read_cpu:.2} s CPU (peak RSS so far {})",
-        rss()
-    );
+    let settings = Settings::defaults();
 
-    let tracking = Tracking {
-        sheet: 0,
-        header_row: 0,
-        columns: Columns {
-            date: Some(0),
-            analyst: Some(1),
-            malware: Some(2),
-            ioc_type: Some(3),
-            ioc_value: 4,
-            score: Some(5),
-            status: Some(6),
-            last_checked: None,
-            notes: None,
-        },
-    };
     let (t, c) = (Instant::now(), cpu_s());
-    let saved = save(&wb, Some(&tracking), &path, true).expect("save");
-    let write = t.elapsed().as_secs_f64();
-    let write_cpu = cpu_s() - c;
+    let (wb, tracking) =
+        workbook::read(&path, &settings.workbook).expect("the reader opens the file");
+    let read = (t.elapsed().as_secs_f64(), cpu_s() - c);
+    assert_eq!(wb.sheets.len(), 2);
+    assert_eq!(wb.sheets[0].rows.len(), rows as usize + 1);
+    assert_eq!((tracking.sheet, tracking.header_row), (0, 0));
+    assert_eq!(tracking.columns.ioc_value, 4);
+    phase("read", read);
+
+    let (t, c) = (Instant::now(), cpu_s());
+    let tracked = workbook::tracked_rows(&wb, &tracking);
+    let parsed = tracked.iter().filter(|r| r.ioc().is_ok()).count();
+    let parse = (t.elapsed().as_secs_f64(), cpu_s() - c);
+    assert_eq!(tracked.len(), rows as usize);
+    assert_eq!(parsed, rows as usize, "every generated IOC is valid");
+    phase("rows + parse", parse);
+
+    let (t, c) = (Instant::now(), cpu_s());
+    let saved = workbook::write::save(&wb, Some(&tracking), &path, true).expect("save");
+    let save = (t.elapsed().as_secs_f64(), cpu_s() - c);
     assert!(saved.backup.is_some());
+    phase("save", save);
+
     println!(
-        "write: {write:.3} s wall, {write_cpu:.2} s CPU (peak RSS so far {})",
+        "total: {:.3} s wall, {:.2} s CPU, peak RSS {} (targets: 1.5 s, 150 MB)",
+        read.0 + parse.0 + save.0,
+        read.1 + parse.1 + save.1,
         rss()
     );
+}
+
+/// One phase's line: wall and CPU seconds, peak RSS so far.
+fn phase(name: &str, (wall, cpu): (f64, f64)) {
     println!(
-        "read + write: {:.3} s wall, {:.2} s CPU, peak RSS {} (targets: 1.5 s, 150 MB)",
-        read + write,
-        read_cpu + write_cpu,
+        "{name}: {wall:.3} s wall, {cpu:.2} s CPU (peak RSS so far {})",
         rss()
     );
 }

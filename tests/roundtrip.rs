@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use calamine::{Data, Reader, SheetVisible};
+use calamine::{Data, Reader};
 use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
 use ioc_tracker::report::{Action, Counts, Disposition, KeyUsage, Report, RowResult};
 use ioc_tracker::report_xlsx::{self, OriginalRows};

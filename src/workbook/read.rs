@@ -325,7 +325,7 @@ fn load_xlsx(path: &Path, format: SourceFormat) -> Result<Vec<Sheet>, WorkbookEr
             let mut rows: Vec<Vec<CellValue>> = Vec::new();
             while let Some(cell) = cells.next_cell_with_formula().map_err(err)? {
                 let (r, c) = (cell.pos.0 as usize, cell.pos.1 as usize);
-                let value = cell_value_ref(&cell.value);
+                let value = cell_value_owned(cell.value);
                 let value = match cell.formula {
                     Some(formula) if !formula.is_empty() => with_formula(formula, value),
                     _ if value == CellValue::Empty => continue,
@@ -427,18 +427,18 @@ fn sheet_rows(
     rows
 }
 
-/// One streamed .xlsx value in the model.
-fn cell_value_ref(d: &DataRef<'_>) -> CellValue {
+/// One streamed .xlsx value in the model, the same as [`cell_value`] gives for the matching
+/// `Data`. Takes the value by value: an inline string moves into the model, not copied.
+fn cell_value_owned(d: DataRef<'_>) -> CellValue {
     match d {
-        DataRef::SharedString(s) => CellValue::String((*s).to_string()),
-        DataRef::String(s) => CellValue::String(s.clone()),
+        DataRef::SharedString(s) => CellValue::String(s.to_string()),
+        DataRef::String(s) | DataRef::DurationIso(s) => CellValue::String(s),
         DataRef::Empty => CellValue::Empty,
-        DataRef::Float(f) => CellValue::Number(*f),
-        DataRef::Int(i) => CellValue::Number(*i as f64),
-        DataRef::Bool(b) => CellValue::Bool(*b),
-        DataRef::DateTime(dt) => cell_value(&Data::DateTime(*dt)),
-        DataRef::DateTimeIso(s) => cell_value(&Data::DateTimeIso(s.clone())),
-        DataRef::DurationIso(s) => CellValue::String(s.clone()),
+        DataRef::Float(f) => CellValue::Number(f),
+        DataRef::Int(i) => CellValue::Number(i as f64),
+        DataRef::Bool(b) => CellValue::Bool(b),
+        DataRef::DateTime(dt) => cell_value(&Data::DateTime(dt)),
+        DataRef::DateTimeIso(s) => cell_value(&Data::DateTimeIso(s)),
         DataRef::Error(e) => CellValue::Error(e.to_string()),
     }
 }
@@ -882,6 +882,80 @@ mod tests {
             CellValue::Error("#N/A".into())
         );
         assert_eq!(cell_value(&Data::DurationIso("PT1H".into())), s("PT1H"));
+    }
+
+    #[test]
+    fn a_streamed_value_reads_as_the_same_value_from_a_range() {
+        use calamine::{CellErrorType, ExcelDateTime, ExcelDateTimeType};
+        let serial = 45306.5625; // 2024-01-15 13:30
+        let shared = String::from("shared text");
+        let values = [
+            DataRef::Empty,
+            DataRef::Int(7),
+            DataRef::Float(-0.5),
+            DataRef::Bool(true),
+            DataRef::String("=not a formula".into()),
+            DataRef::SharedString(&shared),
+            DataRef::DateTime(ExcelDateTime::new(
+                serial,
+                ExcelDateTimeType::DateTime,
+                false,
+            )),
+            DataRef::DateTime(ExcelDateTime::new(
+                serial,
+                ExcelDateTimeType::TimeDelta,
+                false,
+            )),
+            DataRef::DateTimeIso("2024-01-15T13:30:00".into()),
+            DataRef::DateTimeIso("not a date".into()),
+            DataRef::DurationIso("PT1H".into()),
+            DataRef::Error(CellErrorType::Div0),
+        ];
+        for value in values {
+            let expected = cell_value(&Data::from(value.clone()));
+            assert_eq!(cell_value_owned(value.clone()), expected, "{value:?}");
+        }
+        assert_eq!(
+            cell_value_owned(DataRef::DateTime(ExcelDateTime::new(
+                serial,
+                ExcelDateTimeType::DateTime,
+                false
+            ))),
+            CellValue::DateTime(dt(2024, 1, 15, 13, 30))
+        );
+    }
+
+    /// Rows of every width in any order: each row keeps its own cells at their columns.
+    #[test]
+    fn ragged_xlsx_rows_keep_their_own_width() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragged.xlsx");
+        let mut wb = XlsxWorkbook::new();
+        let ws = wb.add_worksheet();
+        for c in 0..10u16 {
+            ws.write(0, c, f64::from(c)).unwrap();
+        }
+        ws.write(1, 1, "b2").unwrap();
+        ws.write(3, 0, "a4").unwrap();
+        ws.write(4, 12, "m5").unwrap();
+        ws.write(5, 2, "c6").unwrap();
+        wb.save(&path).unwrap();
+        let book = read_workbook(&path).unwrap();
+        let rows = &book.sheets[0].rows;
+        assert_eq!(
+            rows[0],
+            (0..10)
+                .map(|c| CellValue::Number(f64::from(c)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(rows[1], vec![CellValue::Empty, s("b2")]);
+        assert!(rows[2].is_empty());
+        assert_eq!(rows[3], vec![s("a4")]);
+        assert_eq!(rows[4].len(), 13);
+        assert_eq!(rows[4][12], s("m5"));
+        assert!(rows[4][..12].iter().all(|c| *c == CellValue::Empty));
+        assert_eq!(rows[5], vec![CellValue::Empty, CellValue::Empty, s("c6")]);
+        assert_eq!(rows.len(), 6);
     }
 
     #[test]
