@@ -4,8 +4,8 @@
 //! the original untouched, the `.xls/.ods/.csv → .xlsx beside it` rule, and the report workbook
 //! read back cell by cell.
 //!
-//! The model is loaded by `load` below, a small calamine loader kept in one function so the
-//! integrator can switch it to `workbook::read` when the reader lands.
+//! The model is loaded by `load` below with the real reader (`workbook::read_workbook`) and read
+//! back with calamine directly, so a reader bug and a writer bug cannot cancel out.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -55,8 +55,7 @@ fn cell(d: &Data) -> CellValue {
     }
 }
 
-/// THE MODEL LOADER (test side): the whole file into a `Workbook` with calamine. At merge, the
-/// integrator replaces its body with `ioc_tracker::workbook::read`.
+/// The whole file into the model, through the reader `run` uses.
 fn load(path: &Path) -> Workbook {
     ioc_tracker::workbook::read_workbook(path).expect("the reader opens the file")
 }
