@@ -333,13 +333,22 @@ where
             .await
             .map_err(|_| Stop::NoQuota)?;
         requests.fetch_add(1, Ordering::Relaxed);
-        let r = op(permit.key.clone()).await;
+        let guard = InFlight {
+            pool: &ctx.pool,
+            permit: Some(permit),
+        };
+        let key = guard
+            .permit
+            .as_ref()
+            .map(|p| p.key.clone())
+            .expect("set above");
+        let r = op(key).await;
         let feedback = match &r {
             Err(ApiError::QuotaExceeded { .. }) => Feedback::RateLimited,
             Err(ApiError::BadKey { .. }) => Feedback::Refused,
             _ => Feedback::Answered,
         };
-        ctx.pool.report(&permit, feedback);
+        guard.answered(feedback);
         ctx.emit();
         let e = match r {
             Ok(v) => return Ok(v),
@@ -363,6 +372,28 @@ where
         }
         tracing::debug!("{what}: attempt {failures} failed, retrying: {e}");
         tokio::time::sleep(ctx.backoff(failures)).await;
+    }
+}
+
+/// A request in flight: reported when answered, given back if the task is dropped first.
+struct InFlight<'a> {
+    pool: &'a KeyPool,
+    permit: Option<super::keys::Permit>,
+}
+
+impl InFlight<'_> {
+    fn answered(mut self, feedback: Feedback) {
+        if let Some(p) = self.permit.take() {
+            self.pool.report(&p, feedback);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.pool.abandon(&p);
+        }
     }
 }
 
