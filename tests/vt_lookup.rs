@@ -645,3 +645,49 @@ async fn progress_snapshots_count_up_to_the_total() {
     assert!(seen.windows(2).all(|w| w[0].done <= w[1].done));
     assert!(seen.iter().any(|p| p.done < p.total && p.eta.is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_scenario_shows_what_it_promises() {
+    use ioc_tracker::rules::{Verdict, group_verdicts};
+    use ioc_tracker::vt::sim::DEMO_IOCS;
+    let sim = Simulator::start(Scenario::demo()).await.unwrap();
+    let mut s = Settings::defaults();
+    sim.scenario()
+        .configure_client(&mut s.virustotal, &sim.base_url());
+    let iocs: Vec<Ioc> = DEMO_IOCS
+        .iter()
+        .map(|(kind, value, _, _)| Ioc::parse(value, Some(kind)).unwrap())
+        .collect();
+    let t0 = Instant::now();
+    let r = run(&iocs, &s).await;
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let o = |i: usize| &r.outcomes[i];
+    // covered by EDR: both groups detect
+    let v = group_verdicts(&o(0).engines, &s.rules.edr_groups);
+    assert!(matches!(v["FireEye"], Verdict::Detected { .. }), "{v:?}");
+    assert!(matches!(&v["McAfee"], Verdict::Detected { engine, .. } if engine == "TrellixENS"));
+    // crosses the threshold only after re-analysis
+    assert_eq!(
+        (o(1).status.clone(), o(1).score),
+        (LookupStatus::Fresh, Some(12))
+    );
+    assert_eq!(o(5).score, Some(9));
+    assert_eq!(o(10).score, Some(6));
+    // legacy McAfee only
+    let v = group_verdicts(&o(3).engines, &s.rules.edr_groups);
+    assert!(matches!(&v["McAfee"], Verdict::Detected { engine, .. } if engine == "McAfee"));
+    assert!(matches!(v["FireEye"], Verdict::NotDetected { .. }), "{v:?}");
+    assert_eq!(o(4).status, LookupStatus::NotFound);
+    // the transient 5xx recovers
+    assert_eq!(
+        (o(7).status.clone(), o(7).requests),
+        (LookupStatus::Fresh, 4)
+    );
+    let fresh = r
+        .outcomes
+        .iter()
+        .filter(|o| o.status == LookupStatus::Fresh)
+        .count();
+    assert_eq!(fresh, 11);
+    assert_eq!(sim.counts().rate_limited, 0);
+}

@@ -188,7 +188,7 @@ pub const DEMO_IOCS: &[(&str, &str, &str, &str)] = &[
         "MD5",
         "7de1e2f769cdb8afa54f8024d718bc69",
         "QakBot",
-        "20 detections, McAfee detects, FireEye absent: flagged",
+        "20 detections, legacy engine names: McAfee detects, FireEye does not: flagged",
     ),
     (
         "SHA256",
