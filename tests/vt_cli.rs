@@ -283,3 +283,32 @@ async fn simulate_prints_its_base_url_and_serves_counts() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_is_warned_about_once_and_never_shown_in_full() {
+    let sim = Simulator::start(scenario(vec![])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &sim);
+    let bad = "refused0000000000000000000000000000000000000000000000000000zz99";
+    let out = tokio::task::spawn_blocking(move || {
+        cmd(&cfg)
+            .env("IOC_TRACKER_VT_KEYS", format!("{bad},{KEY}"))
+            .args(["check", "a.example", "b.example", "c.example"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.matches("refused by VirusTotal").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("key #1 (refu…zz99)"), "{stderr}");
+    for text in [&stderr, &stdout] {
+        assert!(!text.contains(bad) && !text.contains(KEY), "{text}");
+    }
+}

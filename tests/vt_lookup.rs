@@ -434,6 +434,11 @@ async fn identical_iocs_are_looked_up_once_and_results_keep_input_order() {
     assert_eq!(r.outcomes[0].score, Some(5));
     assert_eq!(r.outcomes[1].score, Some(0));
     assert_eq!(r.outcomes[2], r.outcomes[0]);
+    assert!(
+        r.warnings.is_empty(),
+        "no EDR warning without files: {:?}",
+        r.warnings
+    );
     assert_eq!(sim.counts().ioc(DOMAIN), 2);
 }
 

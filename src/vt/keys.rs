@@ -387,7 +387,8 @@ impl KeyPool {
             }
         }
         if let Some(w) = warning {
-            tracing::warn!("{w}");
+            // shown to the person once by the caller, from `LookupRun::warnings`
+            tracing::info!("{w}");
             g.warned.push(w);
         }
         drop(g);

@@ -74,7 +74,8 @@ pub struct LookupRun {
     pub outcomes: Vec<Outcome>,
     pub keys: Vec<KeyUsage>,
     pub total_requests: u64,
-    /// Shown once each: keys dropped or out of quota, EDR groups absent from every result.
+    /// Shown once each by the caller (they are only logged at info level here): keys dropped
+    /// or out of quota, EDR groups absent from every file result.
     pub warnings: Vec<String>,
 }
 
@@ -148,9 +149,17 @@ pub async fn lookup_with(
         .map(|o| o.unwrap_or_else(|| no_score(LookupStatus::Failed("internal error".into()), 0)))
         .collect();
 
+    // Shown once by the caller (`Output::warn`), not logged here as warnings as well.
     let mut warnings = ctx.pool.warnings();
-    if let Some(w) = absent_groups_warning(&unique_outcomes, edr_groups) {
-        tracing::warn!("{w}");
+    // The EDR groups are about files: URL, domain and IP results never carry those engines.
+    let file_outcomes: Vec<Outcome> = unique
+        .iter()
+        .zip(&unique_outcomes)
+        .filter(|(i, _)| i.kind().is_hash())
+        .map(|(_, o)| o.clone())
+        .collect();
+    if let Some(w) = absent_groups_warning(&file_outcomes, edr_groups) {
+        tracing::info!("{w}");
         warnings.push(w);
     }
     ctx.emit();
@@ -162,7 +171,8 @@ pub async fn lookup_with(
     }
 }
 
-/// A warning for each configured EDR group absent from every result that has engines.
+/// A warning naming the configured EDR groups absent from every result that has engines
+/// (pass the outcomes of file hashes).
 pub fn absent_groups_warning(outcomes: &[Outcome], groups: &[EngineGroup]) -> Option<String> {
     let with_engines: Vec<&Outcome> = outcomes.iter().filter(|o| !o.engines.is_empty()).collect();
     if with_engines.is_empty() {
@@ -272,7 +282,7 @@ async fn run_one(ctx: Arc<Ctx>, ioc: Ioc) -> Outcome {
         },
         Some(Err(Stop::NoQuota)) => no_score(LookupStatus::NoQuota, n),
         Some(Err(Stop::Failed(e))) => {
-            tracing::warn!("{} {}: {e}", ioc.kind().label(), ioc.defanged());
+            tracing::info!("{} {}: {e}", ioc.kind().label(), ioc.defanged());
             no_score(LookupStatus::Failed(e), n)
         }
     };
