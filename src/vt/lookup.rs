@@ -4,7 +4,8 @@
 //! once; outcomes come back in input order. Retries (5xx, network, malformed bodies) back off
 //! exponentially with jitter up to `max_retries`; a 429 or a refused key moves the request to
 //! another key without counting as a retry. A re-analysis POST whose outcome is unknown is sent
-//! again at most once. Cancellation: IOCs that have not sent a request end `Interrupted` at
+//! again at most once. Each poll schedule starts from what the run has learnt about how long
+//! analyses of that kind take (`poll::Learned`), so slow analyses cost fewer polls. Cancellation: IOCs that have not sent a request end `Interrupted` at
 //! once, the others get a short grace.
 //!
 //! It does not print: progress goes to a callback (see `progress` for the bar), warnings to
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{ApiError, Client};
 use super::keys::{Feedback, KeyPool, Limits, Priority};
 use super::models::Object;
-use super::poll::PollSchedule;
+use super::poll::{Learned, PollSchedule};
 use super::{EngineResults, LookupStatus, Outcome, VtError};
 use crate::config::{EngineGroup, Settings, VtSettings};
 use crate::ioc::{Ioc, IocKind};
@@ -125,6 +126,7 @@ pub async fn lookup_with(
         progress: opts.progress.clone(),
         done: AtomicUsize::new(0),
         total: unique.len(),
+        learned: std::sync::Mutex::new(Learned::default()),
     });
     let mut set = tokio::task::JoinSet::new();
     // Submissions go out in this order: the kinds whose analyses take longest first (files, then
@@ -209,6 +211,8 @@ struct Ctx {
     progress: Option<ProgressFn>,
     done: AtomicUsize,
     total: usize,
+    /// how long this run's analyses take, per kind (moves first polls later)
+    learned: std::sync::Mutex<Learned>,
 }
 
 impl Ctx {
@@ -478,7 +482,12 @@ async fn flow(ctx: &Ctx, ioc: &Ioc, requests: &AtomicU32) -> Result<Outcome, Sto
     };
     let submitted = Instant::now();
     let mut no_stats = false;
-    for at in PollSchedule::new(ioc.kind(), vt.poll_timeout, vt.time_scale) {
+    let first = ctx
+        .learned
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .first_poll(ioc.kind(), vt.time_scale);
+    for at in PollSchedule::with_first(first, vt.poll_timeout, vt.time_scale) {
         tokio::time::sleep_until(submitted + at).await;
         let max = vt.max_retries;
         let a = call(ctx, Priority::High, requests, max, "GET analysis", |key| {
@@ -494,6 +503,10 @@ async fn flow(ctx: &Ctx, ioc: &Ioc, requests: &AtomicU32) -> Result<Outcome, Sto
             Err(e) => return Err(e),
         };
         if a.is_completed() {
+            ctx.learned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(ioc.kind(), at);
             let attrs = a.attributes;
             match attrs.stats {
                 Some(stats) => {
