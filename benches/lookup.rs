@@ -14,16 +14,20 @@
 //! `cargo bench --bench lookup [-- --iocs N --keys 1,2,4 --profile instant,realistic]`
 //! Prints a markdown table on stdout.
 //!
-//! Measured 2026-12-04 on the project's 2-core machine (release, `cargo bench --bench lookup`):
+//! Measured 2026-12-04 on the project's 2-core machine (release build, other helpers' builds
+//! running beside it), `cargo bench --bench lookup -- --profile instant,realistic,slow`:
 //!
 //! | analyses | keys | requests | requests/IOC | wall (s) | bound (s) | wall ÷ bound | 429s | not fresh |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | instant | 1 | 2000 | 2.000 | 49.28 | 50.00 | 0.986 | 0 | 0 |
-//! | instant | 2 | 2000 | 2.000 | 24.70 | 25.00 | 0.988 | 0 | 0 |
-//! | instant | 4 | 2000 | 2.000 | 12.66 | 12.50 | 1.013 | 0 | 0 |
-//! | realistic | 1 | 2000 | 2.000 | 49.28 | 50.00 | 0.986 | 0 | 0 |
-//! | realistic | 2 | 2010 | 2.010 | 25.15 | 25.00 | 1.006 | 0 | 0 |
-//! | realistic | 4 | 2010 | 2.010 | 12.83 | 12.50 | 1.026 | 0 | 0 |
+//! | instant | 1 | 2000 | 2.000 | 49.55 | 50.00 | 0.991 | 0 | 0 |
+//! | instant | 2 | 2000 | 2.000 | 24.69 | 25.00 | 0.988 | 0 | 0 |
+//! | instant | 4 | 2000 | 2.000 | 12.70 | 12.50 | 1.016 | 0 | 0 |
+//! | realistic | 1 | 2000 | 2.000 | 49.45 | 50.00 | 0.989 | 0 | 0 |
+//! | realistic | 2 | 2008 | 2.008 | 25.13 | 25.00 | 1.005 | 0 | 0 |
+//! | realistic | 4 | 2010 | 2.010 | 12.81 | 12.50 | 1.025 | 0 | 0 |
+//! | slow | 1 | 2065 | 2.065 | 51.47 | 50.00 | 1.029 | 0 | 0 |
+//! | slow | 2 | 2057 | 2.057 | 25.59 | 25.00 | 1.024 | 0 | 0 |
+//! | slow | 4 | 2078 | 2.078 | 13.48 | 12.50 | 1.078 | 0 | 0 |
 //!
 //! A ratio under 1 is possible: the sliding window lets each key send its first 40 requests at
 //! once, so 2 × N requests need one window less than the bound counts.
