@@ -10,7 +10,10 @@ use ioc_tracker::output::Output;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let out = Output::new(cli.global.json, cli.global.quiet);
-    let _log_guard = ioc_tracker::output::init_logging(&cli.global);
+    if let Err(e) = ioc_tracker::output::init_logging(&cli.global) {
+        out.error(&e);
+        return std::process::ExitCode::from(ExitCode::Usage as u8);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -113,15 +113,26 @@ pub fn load_from(cli: &Cli, env: EnvFn) -> Result<Settings, ConfigError> {
     load_with_dirs(cli, env, dirs::config_dir().as_deref())
 }
 
-fn load_with_dirs(
+pub(super) fn load_with_dirs(
     cli: &Cli,
     env: EnvFn,
     user_config_dir: Option<&Path>,
 ) -> Result<Settings, ConfigError> {
+    // `init` and `completions` read no settings: a broken or missing config file (the very
+    // thing `init` is run to fix) must not stop them.
+    if matches!(cli.command, Command::Init(_) | Command::Completions(_)) {
+        return Ok(Settings::defaults());
+    }
     let path = locate(cli, env, user_config_dir)?;
     let file = match &path {
-        Some(p) => file::read(p)?,
-        None => FileConfig::default(),
+        Some(p) => {
+            tracing::info!("reading settings from {}", p.display());
+            file::read(p)?
+        }
+        None => {
+            tracing::info!("no config file; using defaults, environment and flags");
+            FileConfig::default()
+        }
     };
     let settings = merge(path, file, &Flags::from_cli(cli), env)?;
     Ok(settings)
@@ -424,12 +435,12 @@ fn merge(
         smtp_port,
         security,
         username: e.username,
-        password: env(&password_env).or(e.password).map(Secret::new),
+        password: env(&password_env).or(e.password).map(Secret::hidden),
         password_env,
         auth: e.auth.unwrap_or(de.auth),
         oauth_token: env(env::SMTP_OAUTH_TOKEN)
             .or(e.oauth_token)
-            .map(Secret::new),
+            .map(Secret::hidden),
         ca_file: e.ca_file,
         timeout: nonzero("email.timeout", e.timeout, de.timeout)?,
         from: e.from,

@@ -11,6 +11,9 @@ mod load;
 mod secret;
 
 pub use load::load_from;
+
+/// `config.example.toml`: every key, commented out, with its default. `init` writes it.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../config.example.toml");
 pub use secret::Secret;
 
 use std::path::PathBuf;
@@ -208,7 +211,7 @@ pub(crate) mod duration_opt {
 /// Why the settings could not be loaded. Each message names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}", path = path.display())]
+    #[error("cannot read config file {path}", path = path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -315,3 +318,6 @@ impl Settings {
 pub fn load(cli: &crate::cli::Cli) -> Result<Settings, ConfigError> {
     load_from(cli, &env::process)
 }
+
+#[cfg(test)]
+mod example_tests;

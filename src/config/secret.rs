@@ -1,24 +1,42 @@
-//! `Secret`: an API key, password or token. Its `Debug` and `Display` never show it in full.
+//! `Secret`: an API key, password or token. Its `Debug` and `Display` never show it in full:
+//! API keys as `abcd…wxyz` (enough to tell keys apart), passwords and tokens made with
+//! [`Secret::hidden`] as `****` whatever their length.
 
 /// A secret string. `Debug`/`Display` print the masked form; only `expose()` gives the value,
 /// and only the code that puts it on the wire (the `x-apikey` header, SMTP AUTH) calls it.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    /// show the first and last four characters of a long value (API keys only)
+    show_ends: bool,
+}
 
 impl Secret {
+    /// An API key: masked as `abcd…wxyz` when 16 characters or longer, else `****`.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        Secret {
+            value: value.into(),
+            show_ends: true,
+        }
+    }
+
+    /// A password or token: always masked as `****`, however long.
+    pub fn hidden(value: impl Into<String>) -> Secret {
+        Secret {
+            value: value.into(),
+            show_ends: false,
+        }
     }
 
     /// The real value. Call it only where the secret goes on the wire.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
-    /// `abcd…wxyz` for long values (API keys), `****` for short ones (passwords).
+    /// `abcd…wxyz` for long API keys, `****` for short ones and for passwords and tokens.
     pub fn masked(&self) -> String {
-        let chars: Vec<char> = self.0.chars().collect();
-        if chars.len() >= 16 {
+        let chars: Vec<char> = self.value.chars().collect();
+        if self.show_ends && chars.len() >= 16 {
             let head: String = chars[..4].iter().collect();
             let tail: String = chars[chars.len() - 4..].iter().collect();
             format!("{head}…{tail}")
@@ -56,6 +74,14 @@ mod tests {
         assert_eq!(s.masked(), "0123…cdef");
         assert!(!format!("{s:?}").contains("456789abcdef0123"));
         assert!(!format!("{s}").contains("456789abcdef0123"));
+    }
+
+    #[test]
+    fn hidden_secret_never_shows_a_character() {
+        let s = Secret::hidden("correct-horse-battery-staple");
+        assert_eq!(s.masked(), "****");
+        assert_eq!(format!("{s:?}"), "Secret(****)");
+        assert_eq!(s.expose(), "correct-horse-battery-staple");
     }
 
     #[test]

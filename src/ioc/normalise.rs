@@ -12,6 +12,9 @@
 //!    (`evil.example/path` is the URL `http://evil.example/path`);
 //! 6. anything else → a domain.
 //!
+//! A URL's host follows the domain rules except that `_` is allowed in its labels (browsers
+//! resolve such hosts; a bare domain IOC is held to letters, digits and hyphens).
+//!
 //! A declared URL without a scheme is read the same way (`evil.example` declared URL →
 //! `http://evil.example/`). Nothing here does I/O or DNS.
 
@@ -147,7 +150,8 @@ fn looks_like_ipv6(value: &str) -> bool {
         .and_then(|v| v.strip_suffix(']'))
         .unwrap_or(value);
     let address = inner.split('%').next().unwrap_or_default();
-    address.contains(':')
+    // at least two colons: `198.51.100.7:8080` is a host and port, not an IPv6 address
+    address.matches(':').count() >= 2
         && address
             .chars()
             .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
@@ -241,7 +245,9 @@ fn ipv6(value: &str) -> Result<String, IocProblem> {
 }
 
 /// Why `name` (ASCII, lower-case, no trailing dot) breaks the DNS rules, if it does.
-fn domain_rules(name: &str) -> Option<String> {
+/// `underscore`: allow `_` in labels (URL hosts, which browsers resolve; a bare domain IOC
+/// follows the strict letter-digit-hyphen rule).
+fn domain_rules(name: &str, underscore: bool) -> Option<String> {
     if name.len() > 253 {
         return Some(format!("longer than 253 characters ({})", name.len()));
     }
@@ -260,7 +266,7 @@ fn domain_rules(name: &str) -> Option<String> {
         }
         if let Some(c) = label
             .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || (underscore && *c == '_')))
         {
             return Some(format!("{c:?} is not allowed in a domain name"));
         }
@@ -297,7 +303,7 @@ fn domain(value: &str) -> Result<String, IocProblem> {
     {
         return Err(bad(format!("{ascii} has an invalid punycode label")));
     }
-    match domain_rules(&ascii) {
+    match domain_rules(&ascii, false) {
         Some(why) => Err(bad(why)),
         None => Ok(ascii),
     }
@@ -336,7 +342,7 @@ fn url(value: &str) -> Result<String, IocProblem> {
         None => return Err(bad("no host".into())),
         Some(url::Host::Domain(d)) => {
             let d = d.strip_suffix('.').unwrap_or(d);
-            if let Some(why) = domain_rules(d) {
+            if let Some(why) = domain_rules(d, true) {
                 return Err(bad(format!("host {d}: {why}")));
             }
         }

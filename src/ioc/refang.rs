@@ -21,8 +21,12 @@ fn is_zero_width(c: char) -> bool {
 
 /// Strip zero-width characters everywhere and whitespace (NBSP included) at both ends.
 pub(crate) fn clean(raw: &str) -> String {
+    let trim = |s: &str| s.trim_matches(|c: char| c.is_whitespace()).to_string();
+    if raw.is_ascii() {
+        return trim(raw);
+    }
     let no_zw: String = raw.chars().filter(|c| !is_zero_width(*c)).collect();
-    no_zw.trim_matches(|c: char| c.is_whitespace()).to_string()
+    trim(&no_zw)
 }
 
 /// Defanging tokens and what they stand for. Matched ignoring ASCII case; longest first.
@@ -41,6 +45,9 @@ const TOKENS: &[(&str, &str)] = &[
 /// Undo common defanging: `hxxp`/`hxxps` (any case, only as a scheme), `[.]`, `(.)`, `{.}`,
 /// `[dot]`, `(dot)`, `{dot}`, `\.`, `[:]`, `[://]`. Everything else is left as it is.
 pub fn refang(s: &str) -> String {
+    if !s.contains(['[', '(', '{', '\\']) {
+        return refang_scheme(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     'outer: while !rest.is_empty() {

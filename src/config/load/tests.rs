@@ -407,3 +407,15 @@ fn shown_settings_mask_every_secret() {
     }
     assert!(shown.contains("aaaa…8888"), "{shown}");
 }
+
+#[test]
+fn init_and_completions_do_not_read_the_config() {
+    let case = Case::new().env(env::THRESHOLD, "not a number");
+    let broken = case.file("[virustotal\n");
+    assert!(case.load(&["validate", "-c", &broken]).is_err());
+    assert!(case.load(&["init", "-c", &broken]).is_ok());
+    assert!(
+        case.load(&["completions", "bash", "-c", "/no/such.toml"])
+            .is_ok()
+    );
+}
