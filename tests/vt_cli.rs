@@ -283,3 +283,86 @@ async fn simulate_prints_its_base_url_and_serves_counts() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_is_warned_about_once_and_never_shown_in_full() {
+    let sim = Simulator::start(scenario(vec![])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &sim);
+    let bad = "refused0000000000000000000000000000000000000000000000000000zz99";
+    let out = tokio::task::spawn_blocking(move || {
+        cmd(&cfg)
+            .env("IOC_TRACKER_VT_KEYS", format!("{bad},{KEY}"))
+            .args(["check", "a.example", "b.example", "c.example"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.matches("refused by VirusTotal").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("key #1 (refu…zz99)"), "{stderr}");
+    for text in [&stderr, &stdout] {
+        assert!(!text.contains(bad) && !text.contains(KEY), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_interrupted_by_ctrl_c_reports_what_it_has_and_exits_130() {
+    let mut sc = scenario(vec![]);
+    sc.requests_per_minute = 1; // one request per 0.6 s: the run would take over 6 s
+    let sim = Simulator::start(sc).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("slow.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[virustotal]\nbase_url = \"{}\"\nrequests_per_minute = 1\ntime_scale = 100.0\npoll_timeout = \"1s\"\n",
+            sim.base_url()
+        ),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("ioc-tracker");
+    let values: Vec<String> = (0..10).map(|i| format!("int{i}.example")).collect();
+    let child = std::process::Command::new(bin)
+        .env_remove("IOC_TRACKER_CONFIG")
+        .env("IOC_TRACKER_VT_KEYS", KEY)
+        .arg("-c")
+        .arg(&cfg)
+        .args(["--json", "check"])
+        .args(&values)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t0 = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "prompt: {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    let interrupted = rows
+        .iter()
+        .filter(|r| r["note"] == "not checked: interrupted")
+        .count();
+    assert!(interrupted >= 5, "{v}");
+}

@@ -299,7 +299,9 @@ pub async fn execute(
         };
         let run = vt::lookup::lookup_all(&the_plan.check, settings, lookup_opts).await?;
         bar.finish();
-        // run.warnings were logged as they happened (tracing), once each
+        for w in &run.warnings {
+            out.warn(w);
+        }
         for (key, usage) in settings.virustotal.api_keys.iter().zip(&run.keys) {
             quota_state.add(key, usage.requests as u32);
         }

@@ -98,11 +98,10 @@ pub enum ClientError {
         #[source]
         source: std::io::Error,
     },
-    #[error("[network] ca_file {path} holds no PEM certificate: {source}")]
+    #[error("[network] ca_file {path} holds no usable PEM certificate: {message}")]
     CaParse {
         path: std::path::PathBuf,
-        #[source]
-        source: reqwest::Error,
+        message: String,
     },
     #[error("cannot set up the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
@@ -118,10 +117,12 @@ impl Client {
             .connect_timeout(vt.request_timeout.min(Duration::from_secs(10)))
             .gzip(true);
         if let Some(p) = &net.proxy {
-            let proxy = reqwest::Proxy::all(p).map_err(|source| ClientError::Proxy {
-                proxy: p.clone(),
-                source,
-            })?;
+            let proxy = reqwest::Proxy::all(p)
+                .map_err(|source| ClientError::Proxy {
+                    proxy: p.clone(),
+                    source,
+                })?
+                .no_proxy(reqwest::NoProxy::from_env());
             b = b.proxy(proxy);
         }
         if let Some(path) = &net.ca_file {
@@ -132,9 +133,15 @@ impl Client {
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
                 ClientError::CaParse {
                     path: path.clone(),
-                    source,
+                    message: source.to_string(),
                 }
             })?;
+            if certs.is_empty() {
+                return Err(ClientError::CaParse {
+                    path: path.clone(),
+                    message: "no \"-----BEGIN CERTIFICATE-----\" block found".into(),
+                });
+            }
             b = b.tls_certs_merge(certs);
         }
         Ok(Client {
@@ -400,6 +407,32 @@ mod tests {
         let vt = crate::config::Settings::defaults().virustotal;
         let cl = Client::new(&vt, &Default::default()).unwrap();
         assert_eq!(cl.base_url(), "https://www.virustotal.com/api/v3");
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_a_setup_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let vt = crate::config::Settings::defaults().virustotal;
+        let net = NetworkSettings {
+            proxy: None,
+            ca_file: Some(path.clone()),
+        };
+        let e = Client::new(&vt, &net).unwrap_err();
+        assert!(matches!(e, ClientError::CaParse { .. }), "{e}");
+        assert!(e.to_string().contains("ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_a_setup_error_naming_it() {
+        let vt = crate::config::Settings::defaults().virustotal;
+        let net = NetworkSettings {
+            proxy: Some("http://[::1".into()),
+            ca_file: None,
+        };
+        let e = Client::new(&vt, &net).unwrap_err();
+        assert!(e.to_string().contains("[network] proxy"), "{e}");
     }
 
     #[test]

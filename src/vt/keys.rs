@@ -398,8 +398,23 @@ impl KeyPool {
             }
         }
         if let Some(w) = warning {
-            tracing::warn!("{w}");
+            // shown to the person once by the caller, from `LookupRun::warnings`
+            tracing::info!("{w}");
             g.warned.push(w);
+        }
+        drop(g);
+        self.shared.wake.notify_one();
+    }
+
+    /// Give back a permit whose request was abandoned before its answer (the task was
+    /// cancelled): its slot counts from now, the key is neither proven nor blamed.
+    pub fn abandon(&self, permit: &Permit) {
+        let mut g = self.lock();
+        let now = Instant::now();
+        let k = &mut g.keys[permit.index];
+        k.in_flight = k.in_flight.saturating_sub(1);
+        if let Some(s) = k.slots.iter_mut().find(|(id, _)| *id == permit.slot) {
+            s.1 = Some(now);
         }
         drop(g);
         self.shared.wake.notify_one();
@@ -710,6 +725,15 @@ mod tests {
             v.push(p.acquire(Priority::Normal).await.unwrap());
         }
         v
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_abandoned_first_request_does_not_block_the_key() {
+        let p = pool(1, 100, 500);
+        let first = p.acquire(Priority::Normal).await.unwrap();
+        p.abandon(&first);
+        ok(&p, Priority::Normal).await;
+        assert_eq!(p.total_requests(), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,7 +4,8 @@
 //! once; outcomes come back in input order. Retries (5xx, network, malformed bodies) back off
 //! exponentially with jitter up to `max_retries`; a 429 or a refused key moves the request to
 //! another key without counting as a retry. A re-analysis POST whose outcome is unknown is sent
-//! again at most once. Cancellation: IOCs that have not sent a request end `Interrupted` at
+//! again at most once. Each poll schedule starts from what the run has learnt about how long
+//! analyses of that kind take (`poll::Learned`), so slow analyses cost fewer polls. Cancellation: IOCs that have not sent a request end `Interrupted` at
 //! once, the others get a short grace.
 //!
 //! It does not print: progress goes to a callback (see `progress` for the bar), warnings to
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{ApiError, Client};
 use super::keys::{Feedback, KeyPool, Limits, Priority};
 use super::models::Object;
-use super::poll::PollSchedule;
+use super::poll::{Learned, PollSchedule};
 use super::{EngineResults, LookupStatus, Outcome, VtError};
 use crate::config::{EngineGroup, Settings, VtSettings};
 use crate::ioc::{Ioc, IocKind};
@@ -84,7 +85,8 @@ pub struct LookupRun {
     pub outcomes: Vec<Outcome>,
     pub keys: Vec<KeyUsage>,
     pub total_requests: u64,
-    /// Shown once each: keys dropped or out of quota, EDR groups absent from every result.
+    /// Shown once each by the caller (they are only logged at info level here): keys dropped
+    /// or out of quota, EDR groups absent from every file result.
     pub warnings: Vec<String>,
 }
 
@@ -136,6 +138,7 @@ pub async fn lookup_with(
         on_outcome: opts.on_outcome.clone(),
         done: AtomicUsize::new(0),
         total: unique.len(),
+        learned: std::sync::Mutex::new(Learned::default()),
     });
     let mut set = tokio::task::JoinSet::new();
     // Submissions go out in this order: the kinds whose analyses take longest first (files, then
@@ -160,9 +163,17 @@ pub async fn lookup_with(
         .map(|o| o.unwrap_or_else(|| no_score(LookupStatus::Failed("internal error".into()), 0)))
         .collect();
 
+    // Shown once by the caller (`Output::warn`), not logged here as warnings as well.
     let mut warnings = ctx.pool.warnings();
-    if let Some(w) = absent_groups_warning(&unique_outcomes, edr_groups) {
-        tracing::warn!("{w}");
+    // The EDR groups are about files: URL, domain and IP results never carry those engines.
+    let file_outcomes: Vec<Outcome> = unique
+        .iter()
+        .zip(&unique_outcomes)
+        .filter(|(i, _)| i.kind().is_hash())
+        .map(|(_, o)| o.clone())
+        .collect();
+    if let Some(w) = absent_groups_warning(&file_outcomes, edr_groups) {
+        tracing::info!("{w}");
         warnings.push(w);
     }
     ctx.emit();
@@ -174,7 +185,8 @@ pub async fn lookup_with(
     }
 }
 
-/// A warning for each configured EDR group absent from every result that has engines.
+/// A warning naming the configured EDR groups absent from every result that has engines
+/// (pass the outcomes of file hashes).
 pub fn absent_groups_warning(outcomes: &[Outcome], groups: &[EngineGroup]) -> Option<String> {
     let with_engines: Vec<&Outcome> = outcomes.iter().filter(|o| !o.engines.is_empty()).collect();
     if with_engines.is_empty() {
@@ -212,6 +224,8 @@ struct Ctx {
     on_outcome: Option<OutcomeFn>,
     done: AtomicUsize,
     total: usize,
+    /// how long this run's analyses take, per kind (moves first polls later)
+    learned: std::sync::Mutex<Learned>,
 }
 
 impl Ctx {
@@ -285,7 +299,7 @@ async fn run_one(ctx: Arc<Ctx>, ioc: Ioc) -> Outcome {
         },
         Some(Err(Stop::NoQuota)) => no_score(LookupStatus::NoQuota, n),
         Some(Err(Stop::Failed(e))) => {
-            tracing::warn!("{} {}: {e}", ioc.kind().label(), ioc.defanged());
+            tracing::info!("{} {}: {e}", ioc.kind().label(), ioc.defanged());
             no_score(LookupStatus::Failed(e), n)
         }
     };
@@ -349,13 +363,22 @@ where
             .await
             .map_err(|_| Stop::NoQuota)?;
         requests.fetch_add(1, Ordering::Relaxed);
-        let r = op(permit.key.clone()).await;
+        let guard = InFlight {
+            pool: &ctx.pool,
+            permit: Some(permit),
+        };
+        let key = guard
+            .permit
+            .as_ref()
+            .map(|p| p.key.clone())
+            .expect("set above");
+        let r = op(key).await;
         let feedback = match &r {
             Err(ApiError::QuotaExceeded { .. }) => Feedback::RateLimited,
             Err(ApiError::BadKey { .. }) => Feedback::Refused,
             _ => Feedback::Answered,
         };
-        ctx.pool.report(&permit, feedback);
+        guard.answered(feedback);
         ctx.emit();
         let e = match r {
             Ok(v) => return Ok(v),
@@ -379,6 +402,28 @@ where
         }
         tracing::debug!("{what}: attempt {failures} failed, retrying: {e}");
         tokio::time::sleep(ctx.backoff(failures)).await;
+    }
+}
+
+/// A request in flight: reported when answered, given back if the task is dropped first.
+struct InFlight<'a> {
+    pool: &'a KeyPool,
+    permit: Option<super::keys::Permit>,
+}
+
+impl InFlight<'_> {
+    fn answered(mut self, feedback: Feedback) {
+        if let Some(p) = self.permit.take() {
+            self.pool.report(&p, feedback);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.pool.abandon(&p);
+        }
     }
 }
 
@@ -453,7 +498,12 @@ async fn flow(ctx: &Ctx, ioc: &Ioc, requests: &AtomicU32) -> Result<Outcome, Sto
     };
     let submitted = Instant::now();
     let mut no_stats = false;
-    for at in PollSchedule::new(ioc.kind(), vt.poll_timeout, vt.time_scale) {
+    let first = ctx
+        .learned
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .first_poll(ioc.kind(), vt.time_scale);
+    for at in PollSchedule::with_first(first, vt.poll_timeout, vt.time_scale) {
         tokio::time::sleep_until(submitted + at).await;
         let max = vt.max_retries;
         let a = call(ctx, Priority::High, requests, max, "GET analysis", |key| {
@@ -469,6 +519,10 @@ async fn flow(ctx: &Ctx, ioc: &Ioc, requests: &AtomicU32) -> Result<Outcome, Sto
             Err(e) => return Err(e),
         };
         if a.is_completed() {
+            ctx.learned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(ioc.kind(), at);
             let attrs = a.attributes;
             match attrs.stats {
                 Some(stats) => {

@@ -33,14 +33,14 @@ pub struct PollSchedule {
 
 impl PollSchedule {
     pub fn new(kind: IocKind, poll_timeout: Duration, time_scale: f64) -> PollSchedule {
+        PollSchedule::with_first(first_poll(kind, time_scale), poll_timeout, time_scale)
+    }
+
+    /// As `new`, with the first poll at `first` (already scaled), e.g. from [`Learned`].
+    pub fn with_first(first: Duration, poll_timeout: Duration, time_scale: f64) -> PollSchedule {
         let scale = if time_scale > 0.0 { time_scale } else { 1.0 };
-        let first = match kind {
-            k if k.is_hash() => FIRST_POLL_FILE,
-            IocKind::Url => FIRST_POLL_URL,
-            _ => FIRST_POLL_HOST,
-        };
         PollSchedule {
-            next_at: first.div_f64(scale).min(poll_timeout),
+            next_at: first.min(poll_timeout),
             interval: SECOND_INTERVAL.div_f64(scale),
             max_interval: MAX_INTERVAL.div_f64(scale),
             timeout: poll_timeout,
@@ -60,6 +60,62 @@ impl PollSchedule {
         self.next_at = (self.next_at + self.interval).min(self.timeout);
         self.interval = self.interval.mul_f64(GROWTH).min(self.max_interval);
         Some(at)
+    }
+}
+
+/// The built-in first-poll delay of a kind, divided by `time_scale`.
+pub fn first_poll(kind: IocKind, time_scale: f64) -> Duration {
+    let scale = if time_scale > 0.0 { time_scale } else { 1.0 };
+    let first = match kind {
+        k if k.is_hash() => FIRST_POLL_FILE,
+        IocKind::Url => FIRST_POLL_URL,
+        _ => FIRST_POLL_HOST,
+    };
+    first.div_f64(scale)
+}
+
+/// What this run has learnt about how long analyses take, per kind class (files, URLs,
+/// domains and IPs): a moving average of the poll offsets at which analyses were found
+/// completed. When analyses outlast the built-in first delay, later submissions poll first
+/// that much later, saving a request each; the first poll never moves earlier than the
+/// built-in delay, nor later than [`LEARN_CAP`] times it.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    est: [Option<f64>; 3],
+}
+
+/// How far (× the built-in delay) learning may push the first poll.
+pub const LEARN_CAP: f64 = 3.0;
+const ALPHA: f64 = 0.25;
+
+impl Learned {
+    fn class(kind: IocKind) -> usize {
+        match kind {
+            k if k.is_hash() => 0,
+            IocKind::Url => 1,
+            _ => 2,
+        }
+    }
+
+    /// An analysis of `kind` was found completed by the poll at `offset` after submission.
+    pub fn observe(&mut self, kind: IocKind, offset: Duration) {
+        let e = &mut self.est[Self::class(kind)];
+        let x = offset.as_secs_f64();
+        *e = Some(match *e {
+            None => x,
+            Some(prev) => prev + ALPHA * (x - prev),
+        });
+    }
+
+    /// The first-poll delay for the next analysis of `kind`.
+    pub fn first_poll(&self, kind: IocKind, time_scale: f64) -> Duration {
+        let builtin = first_poll(kind, time_scale);
+        match self.est[Self::class(kind)] {
+            Some(e) => Duration::from_secs_f64(
+                e.clamp(builtin.as_secs_f64(), builtin.as_secs_f64() * LEARN_CAP),
+            ),
+            None => builtin,
+        }
     }
 }
 
@@ -114,6 +170,35 @@ mod tests {
     fn a_timeout_shorter_than_the_first_delay_polls_once_at_the_deadline() {
         let s: Vec<_> = PollSchedule::new(IocKind::Sha1, Duration::from_secs(5), 1.0).collect();
         assert_eq!(secs(&s), vec![5.0]);
+    }
+
+    #[test]
+    fn learning_moves_the_first_poll_later_never_earlier_and_within_the_cap() {
+        let mut l = Learned::default();
+        assert_eq!(l.first_poll(IocKind::Sha256, 1.0), FIRST_POLL_FILE);
+        // files found completed at the second poll (40 s): the first poll moves toward it
+        for _ in 0..20 {
+            l.observe(IocKind::Md5, Duration::from_secs(40));
+        }
+        let f = l.first_poll(IocKind::Sha1, 1.0);
+        assert!(
+            f > Duration::from_secs(38) && f <= Duration::from_secs(40),
+            "{f:?}"
+        );
+        // other kinds are unaffected
+        assert_eq!(l.first_poll(IocKind::Domain, 1.0), FIRST_POLL_HOST);
+        // quick analyses never pull it below the built-in delay
+        for _ in 0..50 {
+            l.observe(IocKind::Url, Duration::from_secs(1));
+        }
+        assert_eq!(l.first_poll(IocKind::Url, 1.0), FIRST_POLL_URL);
+        // slow ones push it at most to the cap
+        for _ in 0..50 {
+            l.observe(IocKind::Ip, Duration::from_secs(600));
+        }
+        assert_eq!(l.first_poll(IocKind::Ip, 1.0), FIRST_POLL_HOST * 3);
+        // scaled like the built-in delays
+        assert_eq!(l.first_poll(IocKind::Ip, 10.0), (FIRST_POLL_HOST * 3) / 10);
     }
 
     #[tokio::test(start_paused = true)]

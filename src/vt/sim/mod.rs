@@ -874,3 +874,71 @@ fn analysis_body(state: &SimState, id: &str) -> Option<Value> {
         "meta": meta,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SimState {
+        SimState::new(Scenario::default(), "127.0.0.1:1".parse().unwrap())
+    }
+
+    #[test]
+    fn unknown_iocs_get_a_deterministic_profile_mostly_clean() {
+        let (a, b) = (state(), state());
+        let values: Vec<String> = (0..1000).map(|i| format!("host{i}.example")).collect();
+        let clean = values.iter().filter(|v| a.profile(v).after == 0).count();
+        assert!((700..=900).contains(&clean), "{clean}");
+        assert!(values.iter().any(|v| a.profile(v).after >= 5));
+        for v in &values {
+            assert_eq!(a.profile(v), b.profile(v));
+        }
+    }
+
+    #[test]
+    fn results_and_stats_agree_with_the_score_and_keep_edr_engines_out_unless_listed() {
+        let p = SimIoc {
+            value: "x".into(),
+            ..SimIoc::default()
+        };
+        for score in [0, 5, 40] {
+            let (res, stats) = results(Kind::File, "x", &p, score);
+            assert_eq!(stats["malicious"], score);
+            let m = res
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|e| e["category"] == "malicious")
+                .count();
+            assert_eq!(m as u32, score);
+            assert_ne!(res["TrellixENS"]["category"], "malicious");
+            assert!(res.get("FireEye").is_none());
+        }
+        let (_, stats) = results(Kind::Ip, "x", &p, 3);
+        assert_eq!(stats.as_object().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn url_ids_decode_from_base64_and_sha256() {
+        let mut sc = Scenario::default();
+        sc.iocs.push(SimIoc {
+            value: "https://www.youtube.com/".into(),
+            ..SimIoc::default()
+        });
+        let st = SimState::new(sc, "127.0.0.1:1".parse().unwrap());
+        // the recorded sample's id: unpadded URL-safe base64 of the URL
+        match route(
+            &st,
+            &Method::GET,
+            "/api/v3/urls/aHR0cHM6Ly93d3cueW91dHViZS5jb20v",
+        ) {
+            Route::Object(Kind::Url, v) => assert_eq!(v, "https://www.youtube.com/"),
+            _ => panic!("not a URL object route"),
+        }
+        let sha = "dbae2d0204aa489e234eb2f903a0127b17c712386428cab12b86c5f68aa75867";
+        match route(&st, &Method::GET, &format!("/api/v3/urls/{sha}")) {
+            Route::Object(Kind::Url, v) => assert_eq!(v, "https://www.youtube.com/"),
+            _ => panic!("not a URL object route"),
+        }
+    }
+}

@@ -329,6 +329,23 @@ mod tests {
     }
 
     #[test]
+    fn the_example_scenario_file_parses_with_every_fault() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/vt/scenario_example.json");
+        let s = Scenario::from_file(&path).unwrap();
+        let faults: Vec<_> = s.iocs.iter().filter_map(|i| i.fault.clone()).collect();
+        assert_eq!(faults.len(), 8, "{faults:?}");
+        assert_eq!(s.keys[1].daily_quota, Some(20));
+        assert_eq!(s.iocs[0].engines, EngineSet::Legacy);
+    }
+
+    #[test]
+    fn a_bad_scenario_file_names_itself() {
+        let e = Scenario::from_file(std::path::Path::new("/nonexistent/s.json")).unwrap_err();
+        assert!(e.contains("/nonexistent/s.json"), "{e}");
+    }
+
+    #[test]
     fn the_demo_has_every_kind_and_the_promised_cases() {
         let d = Scenario::demo();
         assert_eq!(d.iocs.len(), DEMO_IOCS.len());
