@@ -186,7 +186,8 @@ pub async fn execute(
         ));
     }
     if let EmailMode::Smtp = opts.email {
-        email::check_settings(&settings.email)?;
+        // a configuration error found before any lookup: exit 2, not the email failure's 1
+        email::check_settings(&settings.email).map_err(|e| AppError::Usage(e.to_string()))?;
     }
     if opts.decider == Decider::NonInteractive && !opts.dry_run {
         out.warn(
