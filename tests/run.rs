@@ -94,3 +94,220 @@ async fn without_a_terminal_or_a_flag_flagged_rows_are_marked_and_the_warning_na
     );
     assert!(err.contains("3 marked Malicious"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_is_one_document_that_matches_the_workbook() {
+    let case = Case::tracking(true, "").await;
+    let out = case.run(&["--json", "--no"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON document");
+    let c = &v["counts"];
+    let want_counts = serde_json::json!({
+        "rows": 11, "unique_iocs": 8, "checked": 9, "flagged": 3, "below_threshold": 2,
+        "covered_by_edr": 2, "already_malicious": 1, "not_found": 1, "invalid": 1,
+        "not_checked": 1, "removed": 0, "marked": 3
+    });
+    assert_eq!(*c, want_counts);
+    let exps = rows(true);
+    let iocs = v["iocs"].as_array().unwrap();
+    assert_eq!(iocs.len(), exps.len(), "one entry per row holding an IOC");
+    let sheet = &read_sheets(&case.workbook)[1];
+    for (j, e) in iocs.iter().zip(&exps) {
+        assert_eq!(j["sheet"], "IOC Tracking");
+        assert_eq!(j["row"], e.row, "{j}");
+        assert_eq!(j["value"], e.value, "{j}");
+        assert_eq!(j["kind"], serde_json::json!(e.kind), "{j}");
+        assert_eq!(j["score"], serde_json::json!(e.score), "{j}");
+        assert_eq!(j["flagged"], e.flagged, "{j}");
+        assert_eq!(j["disposition"], e.disposition, "{j}");
+        assert_eq!(
+            j["action"],
+            if e.flagged {
+                serde_json::json!("marked")
+            } else {
+                serde_json::Value::Null
+            },
+            "{j}"
+        );
+        assert_eq!(j["note"], e.note.as_str(), "{j}");
+        // the workbook says the same
+        assert_eq!(
+            sheet.cell(e.row - 1, expect::NOTES),
+            &s(&e.note),
+            "row {}",
+            e.row
+        );
+        if let Some(score) = e.score {
+            assert_eq!(sheet.cell(e.row - 1, expect::SCORE), &n(f64::from(score)));
+        }
+        let status = sheet.cell(e.row - 1, expect::STATUS);
+        assert_eq!(
+            *status == s("Malicious"),
+            e.flagged || e.row == 9,
+            "row {}",
+            e.row
+        );
+        if e.kind.is_some() {
+            let groups: Vec<&String> = j["verdicts"].as_object().unwrap().keys().collect();
+            assert_eq!(groups, ["FireEye", "McAfee"], "{j}");
+        }
+    }
+    assert_eq!(iocs[0]["verdicts"]["McAfee"]["verdict"], "detected");
+    assert_eq!(iocs[0]["verdicts"]["McAfee"]["engine"], "TrellixENS");
+    assert_eq!(iocs[0]["verdicts"]["FireEye"]["engine"], "FireEye");
+    assert_eq!(
+        iocs[1]["link"],
+        "https://www.virustotal.com/gui/domain/evil.example.com"
+    );
+    assert_eq!(iocs[1]["previous_score"], 5.0);
+    let path = |k: &str| v["files"][k].as_str().map(std::path::PathBuf::from);
+    assert_eq!(path("workbook"), Some(case.workbook.clone()));
+    assert_eq!(path("backup"), Some(case.path("ioc_tracking.bak.xlsx")));
+    assert_eq!(path("report"), Some(case.path("malicious_iocs.xlsx")));
+    assert!(path("journal").unwrap().is_file());
+    assert!(v["files"]["eml"].is_null());
+    assert_eq!(v["email"]["sent"], false);
+    assert_eq!(
+        v["email"]["skipped"],
+        "email not configured ([email] smtp_host)"
+    );
+    assert_eq!(v["requests"], 17);
+    assert_eq!(v["keys"][0]["requests"], 17);
+    assert_eq!(v["dry_run"], false);
+    assert_eq!(v["interrupted"], false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(KEY));
+    assert!(
+        !stderr(&out).trim_start().starts_with('{'),
+        "human messages stay on stderr"
+    );
+}
+
+/// Nothing may be written or spent: the folder holds exactly what it held, the workbook's
+/// bytes unchanged, and the simulator saw no request.
+fn assert_untouched(case: &Case, before: &[String]) {
+    assert_eq!(case.files(), before, "nothing written");
+    assert_eq!(std::fs::read(&case.workbook).unwrap(), case.original);
+    assert_eq!(
+        case.counts().total,
+        0,
+        "no request spent: {:?}",
+        case.counts()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_is_exit_2_before_any_request() {
+    let case = Case::tracking(false, "").await;
+    let before = case.files();
+    let mut c = case.cmd();
+    c.env_remove("IOC_TRACKER_VT_KEYS")
+        .args(["run", "--yes", "--workbook"])
+        .arg(&case.workbook);
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no VirusTotal API key: set IOC_TRACKER_VT_KEYS"),
+        "{err}"
+    );
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_workbook_is_exit_2_before_any_request() {
+    let case = Case::tracking(false, "").await;
+    std::fs::write(&case.workbook, common::random_bytes()).unwrap();
+    let case = Case {
+        original: common::random_bytes(),
+        ..case
+    };
+    let before = case.files();
+    let out = case.run(&["--yes"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ioc_tracking.xlsx"), "names the file: {err}");
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workbook_open_in_excel_is_exit_2_before_any_request() {
+    let case = Case::tracking(false, "").await;
+    std::fs::write(case.path("~$ioc_tracking.xlsx"), b"lock").unwrap();
+    let before = case.files();
+    let out = case.run(&["--yes"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is open in Excel"), "{err}");
+    assert!(err.contains("~$ioc_tracking.xlsx"), "{err}");
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_folder_not_writable_is_exit_2_before_any_request() {
+    let case = Case::tracking(false, "").await;
+    // a path under a regular file: no folder can be created there (even as root)
+    std::fs::write(case.path("plain-file"), b"x").unwrap();
+    let report = case.path("plain-file/reports/malicious.xlsx");
+    let before = case.files();
+    let out = case
+        .run(&["--yes", "--report", report.to_str().unwrap()], &[])
+        .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("plain-file"), "names the place: {err}");
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incomplete_email_settings_are_exit_2_before_any_request() {
+    let case = Case::tracking(
+        false,
+        "[email]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 9\nsecurity = \"none\"\n",
+    )
+    .await;
+    let before = case.files();
+    let out = case.run(&["--yes"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("[email]"), "{err}");
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_looks_up_but_writes_and_sends_nothing() {
+    let case = Case::tracking(false, "").await;
+    let before = case.files();
+    let out = case.run(&["--dry-run", "--yes", "--json"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(case.counts().total, 13, "the lookups happen");
+    assert_eq!(
+        case.files(),
+        before,
+        "no report, no backup, no journal, no quota file"
+    );
+    assert_eq!(std::fs::read(&case.workbook).unwrap(), case.original);
+    assert!(
+        err.contains("dry run: nothing written, nothing sent"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["counts"]["flagged"], 3);
+    assert_eq!(v["counts"]["removed"], 0, "nothing removed in a dry run");
+    assert!(
+        v["iocs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["action"].is_null())
+    );
+    for k in ["workbook", "backup", "report", "journal", "eml"] {
+        assert!(v["files"][k].is_null(), "{k}: {}", v["files"]);
+    }
+    assert_eq!(v["email"]["skipped"], "--dry-run");
+}
