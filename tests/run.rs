@@ -311,3 +311,241 @@ async fn dry_run_looks_up_but_writes_and_sends_nothing() {
     }
     assert_eq!(v["email"]["skipped"], "--dry-run");
 }
+
+/// `iocs` of a `--json` run as (row, disposition, score, note).
+fn json_rows(
+    out: &std::process::Output,
+) -> (serde_json::Value, Vec<(u64, String, Option<u64>, String)>) {
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+    let rows = v["iocs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["row"].as_u64().unwrap(),
+                i["disposition"].as_str().unwrap().to_string(),
+                i["score"].as_u64(),
+                i["note"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (v, rows)
+}
+
+fn row(r: u64, d: &str, score: Option<u64>, note: &str) -> (u64, String, Option<u64>, String) {
+    (r, d.to_string(), score, note.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_above_every_score_flags_nothing_and_writes_no_report() {
+    let case = Case::tracking(false, "").await;
+    let out = case
+        .run(&["--json", "--yes", "--threshold", "10"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (v, rows) = json_rows(&out);
+    use expect::*;
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                2,
+                "covered_by_edr",
+                Some(32),
+                &COVERED.replace("≥ 5", "≥ 10")
+            ),
+            row(
+                3,
+                "below_threshold",
+                Some(9),
+                "below threshold: score 9 < 10"
+            ),
+            row(
+                5,
+                "below_threshold",
+                Some(2),
+                "below threshold: score 2 < 10"
+            ),
+            row(6, "not_found", Some(0), NOT_FOUND),
+            row(7, "invalid", None, INVALID),
+            row(
+                8,
+                "covered_by_edr",
+                Some(32),
+                &COVERED.replace("≥ 5", "≥ 10")
+            ),
+            row(
+                9,
+                "already_malicious",
+                Some(20),
+                &ALREADY.replace("≥ 5", "≥ 10")
+            ),
+            row(
+                10,
+                "below_threshold",
+                Some(9),
+                "below threshold: score 9 < 10"
+            ),
+            row(
+                11,
+                "below_threshold",
+                Some(6),
+                "below threshold: score 6 < 10; EDR: FireEye: not detected, McAfee: detected (Trojan.Generic!AB1C1C79D6C1)"
+            ),
+            row(
+                12,
+                "below_threshold",
+                Some(0),
+                "below threshold: score 0 < 10"
+            ),
+        ]
+    );
+    assert_eq!(v["counts"]["flagged"], 0);
+    assert!(v["files"]["report"].is_null());
+    assert!(
+        !case.path("malicious_iocs.xlsx").exists(),
+        "no report when nothing is flagged"
+    );
+    assert!(case.workbook.exists() && case.path("ioc_tracking.bak.xlsx").exists());
+    let names: Vec<String> = read_sheets(&case.workbook)
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Read me", "IOC Tracking", "Lookups"],
+        "nothing removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_below_flags_more_and_report_path_is_used() {
+    let case = Case::tracking(false, "").await;
+    let report = case.path("custom report.xlsx");
+    let out = case
+        .run(
+            &[
+                "--json",
+                "--no",
+                "--threshold",
+                "2",
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (v, rows) = json_rows(&out);
+    let flagged: Vec<(u64, String)> = rows
+        .iter()
+        .filter(|r| r.1 == "flagged")
+        .map(|r| (r.0, r.3.clone()))
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![
+            (3, "flagged: score 9 ≥ 2".to_string()),
+            (5, "flagged: score 2 ≥ 2".to_string()),
+            (10, "flagged: score 9 ≥ 2".to_string()),
+            (11, "flagged: score 6 ≥ 2; EDR: FireEye: not detected, McAfee: detected (Trojan.Generic!AB1C1C79D6C1)".to_string()),
+        ]
+    );
+    assert_eq!(v["files"]["report"], report.to_str().unwrap());
+    assert!(
+        !case.path("malicious_iocs.xlsx").exists(),
+        "not the default path"
+    );
+    let sheets = read_sheets(&report);
+    let values: Vec<String> = sheets[0].values[1..]
+        .iter()
+        .map(|r| r[4].to_string())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            "evil[.]example.com",
+            "hxxps://payload[.]example.net/a?b=1",
+            " Evil.Example.com. ",
+            common::MD5_5
+        ],
+        "the report lists exactly the flagged IOCs, as the analyst wrote them"
+    );
+    let threshold = sheets[1]
+        .values
+        .iter()
+        .find(|r| r[0] == s("Threshold"))
+        .unwrap();
+    assert_eq!(threshold[1], n(2.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reanalyse_spends_one_request_per_ioc_and_reads_the_stale_score() {
+    let case = Case::tracking(false, "").await;
+    let out = case.run(&["--json", "--yes", "--no-reanalyse"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let c = case.counts();
+    assert_eq!(c.total, 7, "one request per unique IOC: {c:?}");
+    for (value, n) in &c.by_ioc {
+        assert_eq!(*n, 1, "{value}: {c:?}");
+    }
+    assert_eq!(c.endpoint("analyse"), 0, "{c:?}");
+    let (v, rows) = json_rows(&out);
+    let scores: Vec<(u64, Option<u64>)> = rows.iter().map(|r| (r.0, r.2)).collect();
+    assert_eq!(
+        scores,
+        [
+            (2, Some(30)),
+            (3, Some(2)),
+            (5, Some(3)),
+            (6, Some(0)),
+            (7, None),
+            (8, Some(30)),
+            (9, Some(20)),
+            (10, Some(2)),
+            (11, Some(1)),
+            (12, Some(0))
+        ],
+        "the scores before re-analysis"
+    );
+    assert_eq!(
+        v["counts"]["flagged"], 0,
+        "evil.example.com crosses only after re-analysis"
+    );
+    assert_eq!(v["requests"], 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realert_flags_rows_already_malicious_again() {
+    let case = Case::tracking(false, "").await;
+    let out = case.run(&["--json", "--no", "--realert"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (v, rows) = json_rows(&out);
+    assert_eq!(
+        rows[6],
+        row(
+            9,
+            "flagged",
+            Some(20),
+            "flagged: score 20 ≥ 5; EDR: FireEye: not present, McAfee (TrellixENS): not detected"
+        )
+    );
+    assert_eq!(v["counts"]["flagged"], 4);
+    assert_eq!(v["counts"]["already_malicious"], 0);
+    let report = read_sheets(&case.path("malicious_iocs.xlsx"));
+    let listed: Vec<String> = report[0].values[1..]
+        .iter()
+        .map(|r| r[4].to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "evil[.]example.com",
+            common::MD5_2,
+            " Evil.Example.com. ",
+            common::MD5_5
+        ]
+    );
+}
