@@ -549,3 +549,166 @@ async fn realert_flags_rows_already_malicious_again() {
         ]
     );
 }
+
+fn smtp_server(password: &str) -> smtp::SmtpServer {
+    smtp::SmtpServer::start(smtp::ServerOptions {
+        security: smtp::Security::Starttls,
+        user: Some("alice".into()),
+        password: Some(password.into()),
+        ..Default::default()
+    })
+}
+
+/// The attachment and the number of flagged rows of the HTML table of a message.
+fn parse_alert(raw: &[u8]) -> (String, Vec<u8>, usize, String) {
+    use mail_parser::MimeHeaders;
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a message");
+    let html = msg.body_html(0).unwrap().to_string();
+    let rows = html.matches("<tr").count() - 1;
+    let atts: Vec<_> = msg.attachments().collect();
+    assert_eq!(atts.len(), 1, "one attachment");
+    let name = atts[0].attachment_name().unwrap().to_string();
+    let ct = atts[0].content_type().unwrap();
+    assert_eq!(
+        format!("{}/{}", ct.ctype(), ct.subtype().unwrap()),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    (name, atts[0].contents().to_vec(), rows, html)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_is_sent_with_one_row_per_flagged_ioc_and_the_report_attached() {
+    let server = smtp_server("s3cret-Pa55");
+    let case = Case::tracking(false, &server.email_toml()).await;
+    let out = case.run(&["--yes", "--json"], &server.env()).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let got = server.received();
+    assert_eq!(got.len(), 1, "{:?}", server.events());
+    let mut rcpt = got[0].rcpt_tos.clone();
+    rcpt.sort();
+    assert_eq!(
+        rcpt,
+        ["lead@example.net", "soc@example.com", "zoe@example.org"]
+    );
+    assert_eq!(got[0].login.as_deref(), Some("alice"));
+    assert!(got[0].tls, "STARTTLS");
+    let (name, attachment, table_rows, html) = parse_alert(&got[0].raw);
+    assert_eq!(name, "malicious_iocs.xlsx");
+    assert_eq!(
+        attachment,
+        std::fs::read(case.path("malicious_iocs.xlsx")).unwrap()
+    );
+    assert_eq!(table_rows, 3, "one row per flagged IOC");
+    assert_eq!(
+        html.matches("evil[.]example[.]com").count(),
+        2,
+        "defanged, both rows"
+    );
+    assert!(html.contains(common::MD5_5));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["email"]["sent"], true);
+    assert!(v["email"]["error"].is_null());
+    for text in [err.as_str(), &String::from_utf8_lossy(&out.stdout)] {
+        assert!(
+            !text.contains("s3cret-Pa55"),
+            "the SMTP password never shows"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_smtp_password_is_exit_1_with_the_workbook_and_report_written() {
+    let server = smtp_server("right-Pa55");
+    let case = Case::tracking(false, &server.email_toml()).await;
+    let env = vec![(
+        "IOC_TRACKER_SMTP_PASSWORD".to_string(),
+        "wr0ng-Pa55".to_string(),
+    )];
+    let original = read_sheets(&case.workbook);
+    let from = serial(Local::now().naive_local());
+    let out = case.run(&["--yes", "--json"], &env).await;
+    let to = serial(Local::now().naive_local());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{}", server.port)),
+        "names the server: {err}"
+    );
+    assert!(err.contains("535"), "the reply: {err}");
+    assert!(
+        !err.contains("wr0ng-Pa55") && !String::from_utf8_lossy(&out.stdout).contains("wr0ng-Pa55")
+    );
+    assert!(server.received().is_empty());
+    check_workbook(
+        &original,
+        &case.workbook,
+        &rows(false),
+        Mode::Remove,
+        from,
+        to,
+    );
+    assert!(
+        case.path("malicious_iocs.xlsx").is_file(),
+        "the report is written before the email"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["email"]["sent"], false);
+    assert!(
+        v["email"]["error"].as_str().unwrap().contains("535"),
+        "{}",
+        v["email"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_email_sends_nothing() {
+    let server = smtp_server("s3cret-Pa55");
+    let case = Case::tracking(false, &server.email_toml()).await;
+    let out = case
+        .run(&["--yes", "--no-email", "--json"], &server.env())
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(server.received().is_empty());
+    assert!(
+        server.events().is_empty(),
+        "not even a connection: {:?}",
+        server.events()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["email"]["skipped"], "--no-email");
+    assert!(case.path("malicious_iocs.xlsx").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eml_writes_the_message_to_a_file_instead_of_sending() {
+    let server = smtp_server("s3cret-Pa55");
+    let case = Case::tracking(false, &server.email_toml()).await;
+    let eml = case.path("alert.eml");
+    let out = case
+        .run(
+            &["--no", "--json", "--eml", eml.to_str().unwrap()],
+            &server.env(),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(server.received().is_empty(), "written, not sent");
+    let (name, attachment, table_rows, html) = parse_alert(&std::fs::read(&eml).unwrap());
+    assert_eq!(name, "malicious_iocs.xlsx");
+    assert_eq!(
+        attachment,
+        std::fs::read(case.path("malicious_iocs.xlsx")).unwrap()
+    );
+    assert_eq!(table_rows, 3);
+    assert_eq!(
+        html.matches("marked").count(),
+        3,
+        "the action of each row: {html}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"]["eml"], eml.to_str().unwrap());
+    assert_eq!(v["email"]["eml"], eml.to_str().unwrap());
+    assert!(!String::from_utf8_lossy(&std::fs::read(&eml).unwrap()).contains("s3cret-Pa55"));
+}
