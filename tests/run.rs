@@ -712,3 +712,191 @@ async fn eml_writes_the_message_to_a_file_instead_of_sending() {
     assert_eq!(v["email"]["eml"], eml.to_str().unwrap());
     assert!(!String::from_utf8_lossy(&std::fs::read(&eml).unwrap()).contains("s3cret-Pa55"));
 }
+
+/// `ioc-tracker demo <args> --out DIR` in a folder with no configuration at all.
+async fn demo(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = assert_cmd::Command::cargo_bin("ioc-tracker").unwrap();
+    for var in [
+        "IOC_TRACKER_CONFIG",
+        "IOC_TRACKER_VT_KEYS",
+        "IOC_TRACKER_VT_BASE_URL",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .current_dir(dir.path())
+        .arg("demo")
+        .args(args)
+        .arg("--out")
+        .arg(dir.path().join("demo"))
+        .timeout(std::time::Duration::from_secs(40));
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    (dir, out)
+}
+
+/// How each IOC of the bundled sample ends in the demo: (IOC Value as written, score, note).
+fn demo_rows() -> Vec<(String, Option<f64>, String)> {
+    let covered = expect::COVERED.to_string();
+    let below = |n: u32| format!("below threshold: score {n} < 5");
+    let v = |s: &str| s.to_string();
+    vec![
+        (v(common::SHA256_1), Some(32.0), covered.clone()),
+        (
+            v("evil-loader[.]example.com"),
+            Some(12.0),
+            v("flagged: score 12 ≥ 5"),
+        ),
+        (
+            common::MD5_2.to_uppercase(),
+            Some(20.0),
+            v(
+                "flagged: score 20 ≥ 5; EDR: FireEye: not detected, McAfee: detected (Trojan.Generic!A748C6CAF728)",
+            ),
+        ),
+        (v("203.0.113[.]45"), Some(0.0), below(0)),
+        (
+            v("hxxps://payload.example.net/dl/invoice.zip"),
+            Some(9.0),
+            v("flagged: score 9 ≥ 5"),
+        ),
+        (v(common::SHA1_3), Some(0.0), v(expect::NOT_FOUND)),
+        (v("2001:db8::dead:beef"), Some(0.0), below(0)),
+        (
+            v("cdn-update.example.org"),
+            Some(7.0),
+            v("flagged: score 7 ≥ 5"),
+        ),
+        (
+            v(common::SHA256_4),
+            Some(1.0),
+            format!(
+                "{}; EDR: FireEye: not present, McAfee (TrellixENS): not detected",
+                below(1)
+            ),
+        ),
+        (v("198.51.100.23"), Some(6.0), v("flagged: score 6 ≥ 5")),
+        (
+            v("hxxp://login-portal[.]example[.]test/verify.php"),
+            Some(4.0),
+            below(4),
+        ),
+        (
+            v(common::MD5_5),
+            Some(0.0),
+            format!(
+                "{}; EDR: FireEye: not present, McAfee (TrellixENS): not detected",
+                below(0)
+            ),
+        ),
+        (common::SHA256_1.to_uppercase(), Some(32.0), covered),
+        (
+            v("999.1.1.1"),
+            None,
+            v("invalid value: 999.1.1.1 is not a valid IPv4 address (octet 999 > 255)"),
+        ),
+        (v("mail.example.net"), Some(0.0), below(0)),
+    ]
+}
+
+/// Check the demo folder after `demo --yes` (`remove`) or `demo --no`.
+fn check_demo(dir: &std::path::Path, remove: bool) {
+    let wb = dir.join("ioc_tracking.xlsx");
+    let sheets = read_sheets(&wb);
+    let names: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
+    if remove {
+        assert_eq!(names, ["IOC Tracking", "Removed IOCs", "Notes"]);
+    } else {
+        assert_eq!(names, ["IOC Tracking", "Notes"]);
+    }
+    let tracking = &sheets[0];
+    assert_eq!(tracking.cell(0, 8), &s("Last Checked"));
+    assert_eq!(tracking.cell(0, 9), &s("Notes"));
+    let mut left = Vec::new();
+    let mut removed = Vec::new();
+    for (value, score, note) in demo_rows() {
+        let flagged = note.starts_with("flagged");
+        let line = (value.clone(), score, note.clone(), flagged && !remove);
+        if flagged && remove {
+            removed.push(line);
+        } else {
+            left.push(line);
+        }
+    }
+    let as_read =
+        |sheet: &harness::Sheet, rows: usize| -> Vec<(String, Option<f64>, String, bool)> {
+            (1..=rows)
+                .map(|r| {
+                    let score = match sheet.cell(r, 5) {
+                        calamine::Data::Float(f) => Some(*f),
+                        _ => None,
+                    };
+                    let checked = matches!(sheet.cell(r, 8), calamine::Data::DateTime(_));
+                    assert_eq!(
+                        checked,
+                        score.is_some(),
+                        "Last Checked only on looked-up rows, row {}",
+                        r + 1
+                    );
+                    (
+                        sheet.cell(r, 4).to_string(),
+                        score.filter(|_| checked),
+                        sheet.cell(r, 9).to_string(),
+                        sheet.cell(r, 6) == &s("Malicious"),
+                    )
+                })
+                .collect()
+        };
+    assert_eq!(as_read(tracking, tracking.values.len() - 1), left);
+    if remove {
+        let r = &sheets[1];
+        assert_eq!(
+            &r.values[0][10..],
+            [s("Removed On"), s("Score at Removal"), s("Removal Reason")]
+        );
+        let got = as_read(r, r.values.len() - 1);
+        assert_eq!(got, removed);
+        for (i, (_, score, note, _)) in removed.iter().enumerate() {
+            assert_eq!(r.cell(i + 1, 11), &n(score.unwrap()));
+            assert_eq!(r.cell(i + 1, 12), &s(note));
+        }
+    }
+    // the report lists the five flagged IOCs; the .eml attaches it
+    let report = read_sheets(&dir.join("malicious_iocs.xlsx"));
+    assert_eq!(report[0].values.len(), 6);
+    let (name, attachment, table_rows, _) =
+        parse_alert(&std::fs::read(dir.join("ioc-alert.eml")).unwrap());
+    assert_eq!(name, "malicious_iocs.xlsx");
+    assert_eq!(
+        attachment,
+        std::fs::read(dir.join("malicious_iocs.xlsx")).unwrap()
+    );
+    assert_eq!(table_rows, 5);
+    assert!(dir.join("ioc_tracking.bak.xlsx").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_yes_runs_the_whole_pipeline_on_the_sample_offline() {
+    let (dir, out) = demo(&["--yes"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    check_demo(&dir.path().join("demo"), true);
+    assert!(err.contains("5 removed from tracking"), "{err}");
+    assert!(err.contains("demo done:"), "{err}");
+    assert!(
+        err.contains("ioc-alert.eml"),
+        "says where each file is: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_no_marks_the_flagged_iocs() {
+    let (dir, out) = demo(&["--no"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    check_demo(&dir.path().join("demo"), false);
+    assert!(err.contains("5 marked Malicious"), "{err}");
+}
