@@ -312,10 +312,11 @@ async fn dry_run_looks_up_but_writes_and_sends_nothing() {
     assert_eq!(v["email"]["skipped"], "--dry-run");
 }
 
+/// One `iocs` entry of `--json`: (row, disposition, score, note).
+type JsonRow = (u64, String, Option<u64>, String);
+
 /// `iocs` of a `--json` run as (row, disposition, score, note).
-fn json_rows(
-    out: &std::process::Output,
-) -> (serde_json::Value, Vec<(u64, String, Option<u64>, String)>) {
+fn json_rows(out: &std::process::Output) -> (serde_json::Value, Vec<JsonRow>) {
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
     let rows = v["iocs"]
@@ -334,7 +335,7 @@ fn json_rows(
     (v, rows)
 }
 
-fn row(r: u64, d: &str, score: Option<u64>, note: &str) -> (u64, String, Option<u64>, String) {
+fn row(r: u64, d: &str, score: Option<u64>, note: &str) -> JsonRow {
     (r, d.to_string(), score, note.to_string())
 }
 

@@ -293,14 +293,6 @@ impl Sheet {
             self.formulas.pop();
         }
     }
-
-    /// Text of a row (strings as is, numbers with `{}`), for messages and simple checks.
-    pub fn texts(&self, row: usize) -> Vec<String> {
-        self.values
-            .get(row)
-            .map(|r| r.iter().map(|d| d.to_string()).collect())
-            .unwrap_or_default()
-    }
 }
 
 /// Every sheet of a workbook, in order.
@@ -360,11 +352,12 @@ pub fn read_sheets(path: &Path) -> Vec<Sheet> {
         .collect()
 }
 
-/// A cell's text for error messages.
+/// A text cell.
 pub fn s(v: &str) -> Data {
     Data::String(v.into())
 }
 
+/// A number cell.
 pub fn n(v: f64) -> Data {
     Data::Float(v)
 }
