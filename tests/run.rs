@@ -901,3 +901,36 @@ async fn demo_no_marks_the_flagged_iocs() {
     check_demo(&dir.path().join("demo"), false);
     assert!(err.contains("5 marked Malicious"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eml_without_sender_and_recipients_is_exit_2_before_any_request() {
+    let case = Case::tracking(false, "").await;
+    let before = case.files();
+    let eml = case.path("alert.eml");
+    let out = case
+        .run(&["--yes", "--eml", eml.to_str().unwrap()], &[])
+        .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("[email] from is not set"), "{err}");
+    assert_untouched(&case, &before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eml_folder_not_writable_is_exit_2_before_any_request() {
+    let case = Case::tracking(
+        false,
+        "[email]\nfrom = \"ioc@example.com\"\nto = [\"soc@example.com\"]\n",
+    )
+    .await;
+    std::fs::write(case.path("plain-file"), b"x").unwrap();
+    let before = case.files();
+    let eml = case.path("plain-file/alert.eml");
+    let out = case
+        .run(&["--yes", "--eml", eml.to_str().unwrap()], &[])
+        .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("plain-file"), "{err}");
+    assert_untouched(&case, &before);
+}
