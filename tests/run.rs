@@ -934,3 +934,96 @@ async fn eml_folder_not_writable_is_exit_2_before_any_request() {
     assert!(err.contains("plain-file"), "{err}");
     assert_untouched(&case, &before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_after_no_does_not_flag_the_marked_rows_again() {
+    let case = Case::tracking(false, "").await;
+    let first = case.run(&["--no", "--json"], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let after_first = std::fs::read(&case.workbook).unwrap();
+    let report = std::fs::read(case.path("malicious_iocs.xlsx")).unwrap();
+    let second = case.run(&["--no", "--json"], &[]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(
+        case.counts().total,
+        26,
+        "a finished run is not resumed: all looked up again"
+    );
+    let (v, rows) = json_rows(&second);
+    assert_eq!(v["counts"]["flagged"], 0);
+    assert_eq!(v["counts"]["already_malicious"], 4);
+    let already: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.1 == "already_malicious")
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(already, [3, 9, 10, 11]);
+    assert!(
+        v["files"]["report"].is_null(),
+        "nothing flagged: no report written"
+    );
+    assert_eq!(
+        std::fs::read(case.path("malicious_iocs.xlsx")).unwrap(),
+        report,
+        "the first run's report is left as it was"
+    );
+    assert_eq!(
+        std::fs::read(case.path("ioc_tracking.bak.xlsx")).unwrap(),
+        after_first,
+        "the backup is the workbook as the first run left it"
+    );
+}
+
+/// Rows below a removed row move up, but formulas that point at cells of moved rows are kept
+/// as written, so after the move they point at the wrong row (here `=LEN(E3)` ends up on row 2,
+/// where Excel recalculates it from E3, now empty). Owned by the workbook editor
+/// (`src/workbook/edit.rs`), reported to the integrator; run with `--ignored` to see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known bug in workbook::edit::move_rows_to_removed: formula references are not shifted"]
+async fn formulas_below_a_removed_row_follow_their_row() {
+    use common::C::{F, N, S};
+    let case = Case::start(
+        tracking_iocs(false),
+        |p| {
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let ws = wb.add_worksheet().set_name("IOC Tracking").unwrap();
+            common::put_rows(
+                ws,
+                0,
+                0,
+                &[
+                    TRACKING_HEADER.iter().map(|h| S(h)).collect(),
+                    vec![
+                        S("2024-01-01"),
+                        S("A"),
+                        S("M"),
+                        S("Domain"),
+                        S("evil.example.com"),
+                        N(1.0),
+                        S("Active"),
+                        S("T"),
+                        F("=LEN(E2)", "16"),
+                    ],
+                    vec![
+                        S("2024-01-01"),
+                        S("A"),
+                        S("M"),
+                        S("IP"),
+                        S("203.0.113.7"),
+                        N(1.0),
+                        S("Active"),
+                        S("T"),
+                        F("=LEN(E3)", "11"),
+                    ],
+                ],
+            );
+            wb.save(p).unwrap();
+        },
+        "",
+    )
+    .await;
+    let out = case.run(&["--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sheets = read_sheets(&case.workbook);
+    assert_eq!(sheets[0].formulas[1][8], "LEN(E2)", "the IP row, now row 2");
+}
