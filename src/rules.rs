@@ -498,4 +498,112 @@ mod tests {
             }
         );
     }
+
+    fn both_detect() -> Verdicts {
+        group_verdicts(
+            &engines(&[
+                ("FireEye", "malicious", Some("G")),
+                ("TrellixENS", "malicious", Some("A")),
+            ]),
+            &groups(),
+        )
+    }
+
+    #[test]
+    fn stale_and_flagged_hash_says_both_the_edr_verdicts_and_the_stale_score() {
+        let v = group_verdicts(&engines(&[("McAfee", "malicious", Some("A"))]), &groups());
+        let o = outcome(LookupStatus::Stale, Some(7));
+        let mut i = input(IocKind::Md5, &o, &v, "");
+        i.poll_timeout = Duration::from_millis(500);
+        let d = decide(&i);
+        assert_eq!(d.disposition, D::Flagged);
+        assert_eq!(
+            d.note,
+            "flagged: score 7 ≥ 5; EDR: FireEye: not present, McAfee: detected (A); re-analysis not finished within 0.5 s; last known score"
+        );
+    }
+
+    #[test]
+    fn stale_and_covered_by_edr_keeps_the_stale_note() {
+        let v = both_detect();
+        let o = outcome(LookupStatus::Stale, Some(30));
+        let d = decide(&input(IocKind::Sha256, &o, &v, ""));
+        assert_eq!(d.disposition, D::CoveredByEdr);
+        assert_eq!(
+            d.note,
+            "score 30 ≥ 5, but detected by FireEye (FireEye) and McAfee (TrellixENS): already covered by EDR; re-analysis not finished within 100 s; last known score"
+        );
+    }
+
+    #[test]
+    fn covered_by_edr_wins_over_already_malicious_and_realert() {
+        let v = both_detect();
+        let o = outcome(LookupStatus::Fresh, Some(30));
+        let mut i = input(IocKind::Sha1, &o, &v, "Malicious");
+        assert_eq!(decide(&i).disposition, D::CoveredByEdr);
+        i.realert = true;
+        assert_eq!(decide(&i).disposition, D::CoveredByEdr);
+    }
+
+    #[test]
+    fn already_malicious_below_threshold_is_below_threshold() {
+        let o = outcome(LookupStatus::Fresh, Some(2));
+        let d = decide(&input(IocKind::Domain, &o, &Verdicts::new(), "Malicious"));
+        assert_eq!(d.disposition, D::BelowThreshold);
+        assert_eq!(d.note, "below threshold: score 2 < 5");
+    }
+
+    #[test]
+    fn already_malicious_note_is_exact() {
+        let o = outcome(LookupStatus::Current, Some(8));
+        let d = decide(&input(IocKind::Url, &o, &Verdicts::new(), "MALICIOUS"));
+        assert_eq!(d.disposition, D::AlreadyMalicious);
+        assert_eq!(
+            d.note,
+            "score 8 ≥ 5; Status already Malicious, not flagged again (--realert to include)"
+        );
+    }
+
+    #[test]
+    fn a_hash_both_groups_detect_below_the_threshold_is_below_threshold_with_the_verdicts() {
+        let v = both_detect();
+        let o = outcome(LookupStatus::Fresh, Some(3));
+        let d = decide(&input(IocKind::Sha256, &o, &v, ""));
+        assert_eq!(d.disposition, D::BelowThreshold);
+        assert_eq!(
+            d.note,
+            "below threshold: score 3 < 5; EDR: FireEye: detected (G), McAfee (TrellixENS): detected (A)"
+        );
+    }
+
+    #[test]
+    fn no_engine_of_either_group_present_is_flagged_and_says_not_present() {
+        let v = group_verdicts(&engines(&[("Kaspersky", "malicious", None)]), &groups());
+        let o = outcome(LookupStatus::Fresh, Some(12));
+        let d = decide(&input(IocKind::Sha256, &o, &v, ""));
+        assert_eq!(d.disposition, D::Flagged);
+        assert_eq!(
+            d.note,
+            "flagged: score 12 ≥ 5; EDR: FireEye: not present, McAfee: not present"
+        );
+    }
+
+    #[test]
+    fn no_edr_groups_configured_flags_hashes_without_an_edr_note() {
+        let o = outcome(LookupStatus::Fresh, Some(12));
+        let d = decide(&input(IocKind::Md5, &o, &Verdicts::new(), ""));
+        assert_eq!(d.disposition, D::Flagged);
+        assert_eq!(d.note, "flagged: score 12 ≥ 5");
+    }
+
+    #[test]
+    fn an_answer_without_a_score_is_not_checked() {
+        let o = outcome(LookupStatus::Fresh, None);
+        let d = decide(&input(IocKind::Domain, &o, &Verdicts::new(), ""));
+        assert_eq!(d.disposition, D::NotChecked);
+        assert_eq!(
+            d.note,
+            "not checked: VirusTotal returned no score; previous score kept"
+        );
+    }
 }

@@ -185,8 +185,18 @@ pub async fn execute(
                 .into(),
         ));
     }
-    if let EmailMode::Smtp = opts.email {
-        email::check_settings(&settings.email)?;
+    // email configuration errors found before any lookup: exit 2, not the email failure's 1
+    match &opts.email {
+        EmailMode::Smtp => {
+            email::check_settings(&settings.email).map_err(|e| AppError::Usage(e.to_string()))?;
+        }
+        EmailMode::Eml(path) => {
+            email::test_message(&settings.email).map_err(|e| AppError::Usage(e.to_string()))?;
+            if !opts.dry_run {
+                workbook::check_writable(&opts.workbook, path)?;
+            }
+        }
+        EmailMode::Off(_) => {}
     }
     if opts.decider == Decider::NonInteractive && !opts.dry_run {
         out.warn(
