@@ -899,7 +899,14 @@ fn a_run_s_edits_are_saved_and_nothing_else_changes() {
     }
     // tracking: the edited rows, row 5 (index 4) gone, everything else as edited
     let mut expect = edited.sheets[1].rows.clone();
-    let moved = expect.remove(4);
+    let mut moved = expect.remove(4);
+    // the formulas of the rows below follow them up, as when Excel deletes a row
+    for (row, formula) in [(4, "F5*2"), (5, "F6*2"), (6, "F7*2")] {
+        let CellValue::Formula { formula: f, .. } = &mut expect[row][9] else {
+            panic!("row {row} has no formula in column J: {:?}", expect[row]);
+        };
+        *f = formula.to_string();
+    }
     assert_eq!(trimmed(&back.sheets[1].rows), trimmed(&expect));
     assert_eq!(back.sheets[1].rows[1][lc], CellValue::DateTime(checked));
     // Removed IOCs: the header plus the three columns, then the moved row
@@ -913,6 +920,12 @@ fn a_run_s_edits_are_saved_and_nothing_else_changes() {
         [s("Removed On"), s("Score at Removal"), s("Removal Reason")]
     );
     assert_eq!(moved.len(), 15);
+    // the moved row's formula (=F5*2, meaning the tracking sheet) is archived as its value
+    let CellValue::Formula { cached, .. } = moved[9].clone() else {
+        panic!("the moved row has no formula in column J: {moved:?}");
+    };
+    moved[9] = *cached;
+    assert!(!matches!(moved[9], CellValue::Formula { .. }));
     assert_eq!(rm[1][..15], moved[..]);
     assert_eq!(rm[1][15], CellValue::DateTime(dt(2026, 12, 4, 16, 30, 0)));
     assert_eq!(rm[1][16], n(9.0));

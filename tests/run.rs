@@ -974,12 +974,11 @@ async fn a_second_run_after_no_does_not_flag_the_marked_rows_again() {
     );
 }
 
-/// Rows below a removed row move up, but formulas that point at cells of moved rows are kept
-/// as written, so after the move they point at the wrong row (here `=LEN(E3)` ends up on row 2,
-/// where Excel recalculates it from E3, now empty). Owned by the workbook editor
-/// (`src/workbook/edit.rs`), reported to the integrator; run with `--ignored` to see it.
+/// Regression: rows below a removed row move up, and formulas that point at cells of moved rows
+/// must follow them, as when Excel deletes rows (here `=LEN(E3)` ends up on row 2 and must read
+/// `=LEN(E2)`, not E3, now empty). Fixed in `src/workbook/edit.rs` with
+/// `src/workbook/formula_refs.rs`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug in workbook::edit::move_rows_to_removed: formula references are not shifted"]
 async fn formulas_below_a_removed_row_follow_their_row() {
     use common::C::{F, N, S};
     let case = Case::start(

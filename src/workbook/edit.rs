@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 
+use super::formula_refs::{DeletedRows, shift_for_deleted_rows};
 use super::{CellValue, Sheet, SheetLayout, Tracking, Workbook, WorkbookError};
 use crate::config::ColumnNames;
 
@@ -129,6 +130,13 @@ pub fn ensure_tool_columns(wb: &mut Workbook, t: &mut Tracking, names: &ColumnNa
 /// plus those three columns. When it exists, rows go under its last non-blank row and cells
 /// are matched to its columns by header name; a column it lacks is added to its header, so
 /// nothing is dropped. Returns the index of the `Removed IOCs` sheet.
+///
+/// Formulas are kept right the way Excel keeps them when rows are deleted (see
+/// [`formula_refs`](super::formula_refs)): every formula on every sheet that refers to the
+/// tracking sheet (unqualified on the tracking sheet itself, `'Sheet'!A1` from anywhere,
+/// `Removed IOCs` included) follows the rows that moved up, and a reference to a removed row
+/// becomes `#REF!`. A formula cell of a moved row is archived on `Removed IOCs` as its cached
+/// value: its references meant the tracking sheet and would point at the wrong sheet there.
 pub fn move_rows_to_removed(
     wb: &mut Workbook,
     t: &Tracking,
@@ -322,6 +330,23 @@ pub fn move_rows_to_removed(
     for &i in removals.keys().rev() {
         shift_merges(&mut tracking.layout.merged, i as u32);
     }
+    // formulas everywhere that refer to the tracking sheet follow the rows that moved up
+    let deleted_rows: Vec<u32> = removals.keys().map(|&i| i as u32 + 1).collect();
+    let tracking_name = wb.sheets[tracking_sheet].name.clone();
+    let deleted = DeletedRows {
+        sheet: &tracking_name,
+        rows: &deleted_rows,
+    };
+    for (s, sheet) in wb.sheets.iter_mut().enumerate() {
+        for cell in sheet.rows.iter_mut().flatten() {
+            if let CellValue::Formula { formula, .. } = cell {
+                let shifted = shift_for_deleted_rows(formula, s == tracking_sheet, &deleted);
+                if shifted != *formula {
+                    *formula = shifted;
+                }
+            }
+        }
+    }
 
     // append under the last non-blank row of Removed IOCs
     let removed = &mut wb.sheets[removed_idx];
@@ -343,7 +368,7 @@ pub fn move_rows_to_removed(
         let mut out = vec![CellValue::Empty; width];
         for (c, v) in cells.into_iter().enumerate() {
             if let Some(&Some(dest)) = map.get(c) {
-                out[dest] = v;
+                out[dest] = archived(v);
             }
         }
         out[extra[0]] = CellValue::DateTime(r.removed_on);
@@ -357,6 +382,14 @@ pub fn move_rows_to_removed(
         removed.rows[at] = out;
     }
     Ok(removed_idx)
+}
+
+/// A cell as archived on `Removed IOCs`: a formula becomes the value Excel cached for it.
+fn archived(v: CellValue) -> CellValue {
+    match v {
+        CellValue::Formula { cached, .. } => archived(*cached),
+        v => v,
+    }
 }
 
 /// Adjusts merged ranges for the removal of row `r`: ranges below move up, a range spanning it
@@ -678,6 +711,88 @@ mod tests {
         );
         assert_eq!(rm.len(), 4);
         assert_eq!(wb.sheets[0].rows.len(), 6);
+    }
+
+    fn f(formula: &str, cached: CellValue) -> CellValue {
+        CellValue::Formula {
+            formula: formula.to_string(),
+            cached: Box::new(cached),
+        }
+    }
+
+    #[test]
+    fn moving_rows_rewrites_formulas_like_excel_and_archives_moved_ones_as_values() {
+        let (mut wb, t) = book();
+        // on the tracking sheet: row 4 (1-based) refers to itself, the total to the data rows
+        set_cell(&mut wb, 0, 3, 6, f("LEN(C4)", CellValue::Number(9.0)));
+        set_cell(&mut wb, 0, 6, 6, f("LEN(C7)", CellValue::Number(17.0)));
+        set_cell(
+            &mut wb,
+            0,
+            7,
+            3,
+            f("SUM($D$3:$D$7)+D3", CellValue::Number(11.0)),
+        );
+        // another sheet refers to the tracking sheet and to itself
+        wb.sheets[1].rows[0] = vec![f("IOCs!C7&'iocs'!D3&C7", s("http://c.example/"))];
+        // an existing Removed IOCs sheet with a formula reading the tracking sheet
+        wb.sheets.push(Sheet {
+            name: "Removed IOCs".into(),
+            rows: vec![
+                vec![s("IOC Value"), s("Removed On")],
+                vec![
+                    f("'IOCs'!C7", s("http://c.example/")),
+                    CellValue::DateTime(when()),
+                ],
+            ],
+            layout: SheetLayout::default(),
+        });
+        // rows 3 and 5 (1-based; index 2 and 4 — the blank row) go
+        let removals = [2usize, 4].map(|index| Removal {
+            index,
+            removed_on: when(),
+            score: None,
+            reason: "r".into(),
+        });
+        let idx = move_rows_to_removed(&mut wb, &t, &removals).unwrap();
+        assert_eq!(idx, 2);
+        let tr = &wb.sheets[0].rows;
+        assert_eq!(tr[2][6], f("LEN(C3)", CellValue::Number(9.0)));
+        assert_eq!(tr[4][6], f("LEN(C5)", CellValue::Number(17.0)));
+        assert_eq!(tr[5][3], f("SUM($D$3:$D$5)+#REF!", CellValue::Number(11.0)));
+        assert_eq!(
+            wb.sheets[1].rows[0][0],
+            f("IOCs!C5&#REF!&C7", s("http://c.example/"))
+        );
+        let rm = &wb.sheets[2].rows;
+        assert_eq!(rm[1][0], f("'IOCs'!C5", s("http://c.example/")));
+        // the moved rows: no formula left on the archive sheet
+        assert_eq!(rm.len(), 4);
+        assert!(
+            rm.iter()
+                .skip(2)
+                .flatten()
+                .all(|c| !matches!(c, CellValue::Formula { .. })),
+            "{rm:?}"
+        );
+    }
+
+    #[test]
+    fn a_moved_formula_is_archived_as_its_cached_value() {
+        let (mut wb, t) = book();
+        set_cell(&mut wb, 0, 2, 5, f("\"T-\"&D3", s("T-1")));
+        move_rows_to_removed(
+            &mut wb,
+            &t,
+            &[Removal {
+                index: 2,
+                removed_on: when(),
+                score: None,
+                reason: "r".into(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(wb.sheets[1].rows[1][5], s("T-1"));
     }
 
     #[test]

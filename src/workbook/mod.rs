@@ -6,6 +6,7 @@
 //! helper. The model in this file is their shared contract; additive changes only.
 
 mod csv;
+pub mod formula_refs;
 mod header;
 mod read;
 mod xlsx_layout;
