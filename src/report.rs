@@ -153,7 +153,9 @@ pub fn build_rows(
         .zip(parsed)
         .map(|(row, parsed)| {
             let outcome = parsed.as_ref().ok().and_then(|ioc| outcomes.get(ioc));
+            // EDR engines judge files: their verdicts are read for file hashes only
             let verdicts = outcome
+                .filter(|_| parsed.as_ref().is_ok_and(|i| i.kind().is_hash()))
                 .map(|o| group_verdicts(&o.engines, &settings.rules.edr_groups))
                 .unwrap_or_default();
             let decision = decide(&RuleInput {

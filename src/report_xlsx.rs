@@ -82,9 +82,10 @@ fn cell_text(v: &CellValue) -> String {
 
 /// One EDR group's verdict in words: `Detected (TrellixENS: Artemis!ABC)`,
 /// `Not detected (FireEye)`, `Not present`.
+/// `None` (not a file hash: EDR verdicts do not apply) is "n/a".
 pub fn verdict_text(v: Option<&Verdict>) -> String {
     match v {
-        None => String::new(),
+        None => "n/a".to_string(),
         Some(Verdict::Detected {
             engine,
             result: Some(r),
@@ -387,7 +388,7 @@ mod tests {
         };
         assert_eq!(verdict_text(Some(&nd)), "Not detected (FireEye)");
         assert_eq!(verdict_text(Some(&Verdict::NotPresent)), "Not present");
-        assert_eq!(verdict_text(None), "");
+        assert_eq!(verdict_text(None), "n/a");
     }
 
     #[test]

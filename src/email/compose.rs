@@ -215,7 +215,9 @@ fn verdict_text(v: Option<&Verdict>) -> String {
             None => format!("Detected ({engine})"),
         },
         Some(Verdict::NotDetected { .. }) => "Not detected".to_string(),
-        Some(Verdict::NotPresent) | None => "Not present".to_string(),
+        Some(Verdict::NotPresent) => "Not present".to_string(),
+        // not a file: the EDR engines' verdicts do not apply
+        None => "n/a".to_string(),
     }
 }
 

@@ -327,9 +327,10 @@ pub fn check_report(
                 "Detected (McAfee: Trojan.Generic!AB1C1C79D6C1)",
                 format!("https://www.virustotal.com/gui/file/{}", e.value),
             ),
+            // not a file: the EDR verdicts do not apply
             _ => (
-                "Not present",
-                "Not present",
+                "n/a",
+                "n/a",
                 format!("https://www.virustotal.com/gui/domain/{}", e.value),
             ),
         };
