@@ -203,6 +203,11 @@ pub async fn execute(
                 "took over the lock left by {prev}, which no longer runs"
             ));
         }
+        remove_leftover_temp_files(&[
+            target.clone(),
+            workbook::write::backup_path(&target),
+            report_path.clone(),
+        ]);
         Some(lock)
     };
 
@@ -516,6 +521,40 @@ pub async fn execute(
         interrupted,
         exit,
     })
+}
+
+/// Temporary files (`.<name>.XXXXXX.tmp`) that a run killed while writing left beside its
+/// outputs. Called with the run lock held, so no other run is writing them.
+fn remove_leftover_temp_files(outputs: &[PathBuf]) {
+    for out in outputs {
+        let (Some(dir), Some(name)) = (out.parent(), out.file_name()) else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix)
+                && n.ends_with(".tmp")
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                match std::fs::remove_file(e.path()) {
+                    Ok(()) => tracing::info!(
+                        "removed {}, left by a run that was stopped while writing",
+                        e.path().display()
+                    ),
+                    Err(err) => tracing::warn!("cannot remove {}: {err}", e.path().display()),
+                }
+            }
+        }
+    }
 }
 
 fn journal_event(journal: &Option<Arc<Mutex<Journal>>>, event: Event) {
