@@ -1,0 +1,1 @@
+//! interrupt (being written)
