@@ -58,11 +58,16 @@ pub fn profile(value: &str, before: u32, after: u32, fault: Option<Fault>) -> Si
 
 /// A config file for the simulator; `extra` is appended under `[virustotal]`.
 pub fn config(dir: &Path, sim: &SimHandle, time_scale: f64, extra: &str) -> PathBuf {
+    config_rpm(dir, sim, time_scale, 100_000, extra)
+}
+
+/// [`config`] with this `requests_per_minute` per key (before `time_scale`).
+pub fn config_rpm(dir: &Path, sim: &SimHandle, time_scale: f64, rpm: u32, extra: &str) -> PathBuf {
     let path = dir.join("ioc-tracker.toml");
     std::fs::write(
         &path,
         format!(
-            "[virustotal]\nbase_url = \"{}\"\nrequests_per_minute = 100000\ndaily_quota = 1000000\ntime_scale = {time_scale:.1}\npoll_timeout = \"400ms\"\nrate_limit_wait = \"100ms\"\nrequest_timeout = \"10s\"\nmax_retries = 3\n{extra}\n",
+            "[virustotal]\nbase_url = \"{}\"\nrequests_per_minute = {rpm}\ndaily_quota = 1000000\ntime_scale = {time_scale:.1}\npoll_timeout = \"400ms\"\nrate_limit_wait = \"100ms\"\nrequest_timeout = \"10s\"\nmax_retries = 3\n{extra}\n",
             sim.base_url()
         ),
     )
