@@ -67,8 +67,13 @@ pub fn config_rpm(dir: &Path, sim: &SimHandle, time_scale: f64, rpm: u32, extra:
     std::fs::write(
         &path,
         format!(
-            "[virustotal]\nbase_url = \"{}\"\nrequests_per_minute = {rpm}\ndaily_quota = 1000000\ntime_scale = {time_scale:.1}\npoll_timeout = \"400ms\"\nrate_limit_wait = \"100ms\"\nrequest_timeout = \"10s\"\nmax_retries = 3\n{extra}\n",
-            sim.base_url()
+            "[virustotal]\nbase_url = \"{}\"\nrequests_per_minute = {rpm}\n{quota}time_scale = {time_scale:.1}\npoll_timeout = \"400ms\"\nrate_limit_wait = \"100ms\"\nrequest_timeout = \"10s\"\nmax_retries = 3\n{extra}\n",
+            sim.base_url(),
+            quota = if extra.contains("daily_quota") {
+                ""
+            } else {
+                "daily_quota = 1000000\n"
+            }
         ),
     )
     .unwrap();
