@@ -8,6 +8,9 @@
 
 mod common;
 
+#[path = "common/smtp.rs"]
+mod smtp;
+
 #[path = "reliability/harness.rs"]
 mod harness;
 
