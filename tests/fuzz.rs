@@ -312,7 +312,7 @@ fn mutate_json(v: &mut Value, path: &[u64], op: u64) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             let key = m.keys().nth((*step as usize) % m.len()).unwrap().clone();
-            if rest.is_empty() && op % 3 == 0 {
+            if rest.is_empty() && op.is_multiple_of(3) {
                 m.remove(&key);
             } else {
                 mutate_json(m.get_mut(&key).unwrap(), rest, op);
@@ -320,7 +320,7 @@ fn mutate_json(v: &mut Value, path: &[u64], op: u64) {
         }
         Value::Array(a) if !a.is_empty() => {
             let i = (*step as usize) % a.len();
-            if rest.is_empty() && op % 3 == 0 {
+            if rest.is_empty() && op.is_multiple_of(3) {
                 a.remove(i);
             } else {
                 mutate_json(&mut a[i], rest, op);
