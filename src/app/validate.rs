@@ -239,7 +239,16 @@ pub async fn plan_for(
         }
     }
     let state = QuotaState::load(&quota::state_path(path), quota::today_utc());
-    let budgets = super::run::key_budgets(settings, &state, out).await;
+    let mut budgets = super::run::key_budgets(settings, &state, out).await;
+    if budgets.is_empty() {
+        // no key yet: plan with one key at the configured limits, and say a key is missing
+        budgets.push(plan::KeyBudget {
+            key: "(no key configured)".into(),
+            per_minute: settings.virustotal.requests_per_minute,
+            daily_quota: settings.virustotal.daily_quota,
+            used_today: 0,
+        });
+    }
     let mut p = plan::make(
         to_look_up,
         reused,
