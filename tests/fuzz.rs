@@ -10,6 +10,7 @@
 //! ```text
 //! cargo test --test fuzz                                  # 2,000 cases each
 //! IOC_FUZZ_CASES=20000 cargo test --test fuzz             # more
+//! IOC_FUZZ_SEED=random cargo test --test fuzz             # other cases (default seed 20261204)
 //! cargo test --release --test fuzz -- --ignored 100k      # 100,000 cases each
 //! ```
 //!
@@ -38,9 +39,17 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// Cases come from a fixed seed (`IOC_FUZZ_SEED`, default 20261204) so a failure replays;
+/// `IOC_FUZZ_SEED=random` draws a new one.
 fn runner(cases: u32) -> TestRunner {
+    let seed = match std::env::var("IOC_FUZZ_SEED").ok().as_deref() {
+        Some("random") => proptest::test_runner::RngSeed::Random,
+        Some(s) => proptest::test_runner::RngSeed::Fixed(s.parse().unwrap_or(20_261_204)),
+        None => proptest::test_runner::RngSeed::Fixed(20_261_204),
+    };
     TestRunner::new(Config {
         failure_persistence: None,
+        rng_seed: seed,
         ..Config::with_cases(cases)
     })
 }
