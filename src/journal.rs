@@ -194,33 +194,43 @@ pub fn journals(workbook: &Path) -> Vec<PathBuf> {
 /// Outcomes of an unfinished previous run that may be reused: keyed by (kind, value).
 pub type Reusable = HashMap<(IocKind, String), Outcome>;
 
-/// Outcomes the newest journal holds when that run did not finish `complete`: only final ones
-/// (fresh, current, stale, not found) recorded within `max_age` of `now`.
+/// Outcomes the newest journals hold when those runs did not finish `complete`: only final ones
+/// (fresh, current, stale, not found) recorded within `max_age` of `now`. Walks back from the
+/// newest journal through every unfinished one (a run killed before it re-recorded what it
+/// reused must not hide the run before it), stopping at the first run that finished
+/// `complete`; a newer outcome of the same IOC wins.
 pub fn resumable(workbook: &Path, max_age: Duration, now: DateTime<Utc>) -> Reusable {
-    let Some(newest) = journals(workbook).pop() else {
-        return Reusable::new();
-    };
-    let records = read_records(&newest);
-    let finished_complete = records
-        .iter()
-        .any(|r| matches!(&r.event, Event::Finished { status } if status == "complete" || status == "dry-run"));
-    if finished_complete {
-        return Reusable::new();
-    }
     let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
-    records
-        .into_iter()
-        .filter(|r| now - r.t <= max_age)
-        .filter_map(|r| match r.event {
-            Event::Outcome {
+    let mut reusable = Reusable::new();
+    for path in journals(workbook).iter().rev() {
+        let records = read_records(path);
+        let finished_complete = records.iter().any(
+            |r| matches!(&r.event, Event::Finished { status } if status == "complete" || status == "dry-run"),
+        );
+        if finished_complete {
+            break;
+        }
+        // every record of this journal is older than max_age: so are the older journals'
+        if records.last().is_some_and(|r| now - r.t > max_age) {
+            break;
+        }
+        for r in records {
+            if now - r.t > max_age {
+                continue;
+            }
+            if let Event::Outcome {
                 kind,
                 value,
                 outcome,
                 ..
-            } if is_reusable(&outcome.status) => Some(((kind, value), outcome)),
-            _ => None,
-        })
-        .collect()
+            } = r.event
+                && is_reusable(&outcome.status)
+            {
+                reusable.entry((kind, value)).or_insert(outcome);
+            }
+        }
+    }
+    reusable
 }
 
 fn is_reusable(status: &LookupStatus) -> bool {
@@ -281,6 +291,29 @@ mod tests {
             reused: false,
         })
         .unwrap();
+    }
+
+    #[test]
+    fn a_run_killed_before_it_re_recorded_does_not_hide_the_run_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let wb = dir.path().join("ioc_tracking.xlsx");
+        let mut done = Journal::create(&wb, "20261204T090000Z-1").unwrap();
+        record_outcome(&mut done, "old.example", LookupStatus::Fresh);
+        done.append(Event::Finished {
+            status: "complete".into(),
+        })
+        .unwrap();
+        let mut first = Journal::create(&wb, "20261204T100000Z-2").unwrap();
+        record_outcome(&mut first, "a.example", LookupStatus::Fresh);
+        // the second run was killed right after it started: nothing re-recorded
+        let _second = Journal::create(&wb, "20261204T100500Z-3").unwrap();
+        let got = resumable(&wb, Duration::from_secs(6 * 3600), Utc::now());
+        let keys: Vec<_> = got.keys().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["a.example"],
+            "the complete run's outcomes are not reused"
+        );
     }
 
     #[test]

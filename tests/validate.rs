@@ -296,7 +296,9 @@ fn json_shape() {
         k.sort();
         k.join(",")
     };
-    assert_eq!(keys(&doc), "counts,rows");
+    assert_eq!(keys(&doc), "counts,plan,rows");
+    assert_eq!(doc["plan"]["unique_iocs"], 6);
+    assert_eq!(doc["plan"]["to_look_up"], 6);
     let rows = doc["rows"].as_array().unwrap();
     assert_eq!(keys(&rows[0]), "kind,problem,row,sheet,value");
     assert_eq!(rows[0]["problem"], Value::Null);
@@ -387,10 +389,19 @@ fn human_table_on_stdout_and_summary_on_stderr() {
         table[12],
         " 14  domain  evil.example.com (duplicate of row 4)"
     );
+    let mut lines = stderr.lines();
     assert_eq!(
-        stderr.trim_end(),
+        lines.next().unwrap(),
         "ioc_tracking.xlsx, sheet \"IOC Tracking\" (header on row 1): 12 rows, 8 valid (6 to look \
          up, 2 duplicates), 4 invalid, 1 blank row skipped; md5 1, sha256 2, domain 2, ip 2, url 1"
+    );
+    // then the quota plan a run would make (issue 6)
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("plan: 6 unique IOCs; 6 to look up"),
+        "{stderr}"
     );
     assert!(path.exists());
 }

@@ -77,7 +77,7 @@ async fn run_command(cli: Cli, settings: Settings, out: &Output) -> Result<ExitC
     match cli.command {
         Command::Run(args) => run::run(&settings, &args, out).await,
         Command::Check(args) => check::check(&settings, &args, out).await,
-        Command::Validate(args) => validate::validate(&settings, &args, out),
+        Command::Validate(args) => validate::validate(&settings, &args, out).await,
         Command::Demo(args) => demo::demo(&settings, &args, out).await,
         Command::TestEmail(args) => test_email::test_email(&settings, &args, out).await,
         Command::Init(args) => init::init(&args, out),

@@ -213,6 +213,11 @@ pub async fn execute(
                 "took over the lock left by {prev}, which no longer runs"
             ));
         }
+        remove_leftover_temp_files(&[
+            target.clone(),
+            workbook::write::backup_path(&target),
+            report_path.clone(),
+        ]);
         Some(lock)
     };
 
@@ -268,13 +273,8 @@ pub async fn execute(
     // 4. The quota plan.
     let quota_path = quota::state_path(&opts.workbook);
     let mut quota_state = QuotaState::load(&quota_path, quota::today_utc());
-    let budgets = key_budgets(settings, &quota_state);
-    let per_ioc = if settings.virustotal.reanalyse {
-        plan::REQUESTS_PER_IOC_REANALYSE
-    } else {
-        plan::REQUESTS_PER_IOC_READ
-    };
-    let mut the_plan = plan::make(to_look_up, reused, budgets, per_ioc);
+    let budgets = key_budgets(settings, &quota_state, out).await;
+    let mut the_plan = plan::make(to_look_up, reused, budgets, requests_per_ioc(settings));
     // the limiter's minute is divided by time_scale (time-compressed simulators)
     the_plan.expected = the_plan.expected.div_f64(settings.virustotal.time_scale);
     if !unique.is_empty() {
@@ -304,7 +304,17 @@ pub async fn execute(
             cancel: cancel.clone(),
             progress: Some(bar.callback()),
             on_outcome: Some(on_outcome),
-            used_today: quota_state_used(settings, &quota_state),
+            // what each key has left as the plan saw it (state file or VirusTotal's count)
+            used_today: the_plan
+                .keys
+                .iter()
+                .map(|k| {
+                    settings
+                        .virustotal
+                        .daily_quota
+                        .saturating_sub(k.left_today())
+                })
+                .collect(),
             ..Default::default()
         };
         let run = vt::lookup::lookup_all(&the_plan.check, settings, lookup_opts).await?;
@@ -523,6 +533,40 @@ pub async fn execute(
     })
 }
 
+/// Temporary files (`.<name>.XXXXXX.tmp`) that a run killed while writing left beside its
+/// outputs. Called with the run lock held, so no other run is writing them.
+fn remove_leftover_temp_files(outputs: &[PathBuf]) {
+    for out in outputs {
+        let (Some(dir), Some(name)) = (out.parent(), out.file_name()) else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix)
+                && n.ends_with(".tmp")
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                match std::fs::remove_file(e.path()) {
+                    Ok(()) => tracing::info!(
+                        "removed {}, left by a run that was stopped while writing",
+                        e.path().display()
+                    ),
+                    Err(err) => tracing::warn!("cannot remove {}: {err}", e.path().display()),
+                }
+            }
+        }
+    }
+}
+
 fn journal_event(journal: &Option<Arc<Mutex<Journal>>>, event: Event) {
     if let Some(j) = journal {
         let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
@@ -534,7 +578,7 @@ fn journal_event(journal: &Option<Arc<Mutex<Journal>>>, event: Event) {
 
 /// The unique valid IOCs in workbook order, each with the oldest `Last Checked` of its rows
 /// (None when any of its rows was never checked).
-fn unique_iocs(
+pub(crate) fn unique_iocs(
     tracked: &[TrackedRow],
     parsed: &[Result<Ioc, String>],
 ) -> Vec<(Ioc, Option<NaiveDateTime>)> {
@@ -564,9 +608,17 @@ pub fn default_report_path(workbook: &Path) -> PathBuf {
     workbook.with_file_name("malicious_iocs.xlsx")
 }
 
-fn key_budgets(settings: &Settings, state: &QuotaState) -> Vec<KeyBudget> {
+/// Each key's budget for today: from the quota state file, or — with `query_quota = true` —
+/// from VirusTotal's `/users/{key}/overall_quotas` (falling back to the state file, with a
+/// warning, when that request fails). Reading the quota is not a lookup.
+pub(crate) async fn key_budgets(
+    settings: &Settings,
+    state: &QuotaState,
+    out: &Output,
+) -> Vec<KeyBudget> {
     let vt = &settings.virustotal;
-    vt.api_keys
+    let mut budgets: Vec<KeyBudget> = vt
+        .api_keys
         .iter()
         .enumerate()
         .map(|(i, k)| KeyBudget {
@@ -575,16 +627,41 @@ fn key_budgets(settings: &Settings, state: &QuotaState) -> Vec<KeyBudget> {
             daily_quota: vt.daily_quota,
             used_today: state.used_today(k),
         })
-        .collect()
+        .collect();
+    if !vt.query_quota || vt.api_keys.is_empty() {
+        return budgets;
+    }
+    let client = match vt::client::Client::new(vt, &settings.network) {
+        Ok(c) => c,
+        Err(e) => {
+            out.warn(&format!(
+                "cannot ask VirusTotal for the keys' quota ({e}); using the quota state file"
+            ));
+            return budgets;
+        }
+    };
+    for (b, k) in budgets.iter_mut().zip(&vt.api_keys) {
+        match client.daily_quota(k).await {
+            Ok(q) => {
+                b.daily_quota = u32::try_from(q.allowed).unwrap_or(u32::MAX);
+                b.used_today = u32::try_from(q.used).unwrap_or(u32::MAX);
+            }
+            Err(e) => out.warn(&format!(
+                "cannot read the daily quota of {} from VirusTotal ({e}); using the quota state file",
+                b.key
+            )),
+        }
+    }
+    budgets
 }
 
-fn quota_state_used(settings: &Settings, state: &QuotaState) -> Vec<u32> {
-    settings
-        .virustotal
-        .api_keys
-        .iter()
-        .map(|k| state.used_today(k))
-        .collect()
+/// The requests one IOC needs with these settings.
+pub(crate) fn requests_per_ioc(settings: &Settings) -> f64 {
+    if settings.virustotal.reanalyse {
+        plan::REQUESTS_PER_IOC_REANALYSE
+    } else {
+        plan::REQUESTS_PER_IOC_READ
+    }
 }
 
 /// Write the run's results into the tool's columns; returns the rows to move to `Removed IOCs`.

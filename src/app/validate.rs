@@ -1,10 +1,17 @@
 //! `ioc-tracker validate [--workbook PATH] [--json]`: read the workbook, parse every data row
 //! of the tracking sheet into an IOC, and show each row's normalised value and kind or its
-//! problem, plus counts. No network, nothing written.
+//! problem, plus counts.
+//!
+//! It also prints the quota plan a `run` would make — unique IOCs, outcomes an unfinished run
+//! left to reuse, requests needed, each key's limits and what is left of its daily quota (from
+//! the quota state file, or from VirusTotal's `/users/{key}/overall_quotas` with
+//! `query_quota = true`: a quota read, never a lookup), the expected duration and what would be
+//! deferred. Nothing is looked up and nothing is written.
 //!
 //! Exit 0 whenever the workbook can be read (invalid rows are reported, not fatal); a workbook
-//! that cannot be read is a `WorkbookError` (exit 2). The table goes to stdout, the summary to
-//! stderr; `--json` prints one document `{"rows":[…],"counts":{…}}` on stdout.
+//! that cannot be read is a `WorkbookError` (exit 2). The table goes to stdout, the summary and
+//! the plan to stderr; `--json` prints one document `{"rows":[…],"counts":{…},"plan":{…}}` on
+//! stdout.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +21,10 @@ use super::{AppError, ExitCode};
 use crate::cli::ValidateArgs;
 use crate::config::Settings;
 use crate::ioc::{Ioc, IocKind};
+use crate::journal;
 use crate::output::Output;
+use crate::plan;
+use crate::quota::{self, QuotaState};
 use crate::workbook::{self, Tracking, Workbook};
 
 /// One data row of the tracking sheet as `validate` reports it.
@@ -181,7 +191,75 @@ pub fn summary(wb: &Workbook, t: &Tracking, c: &Counts) -> String {
     )
 }
 
-pub fn validate(
+/// `--json`: the validation and the plan.
+#[derive(Serialize)]
+struct JsonValidation<'a> {
+    #[serde(flatten)]
+    validation: &'a Validation,
+    plan: PlanView<'a>,
+}
+
+/// The plan without the IOC lists (counts instead; the rows are listed above it).
+#[derive(Serialize)]
+struct PlanView<'a> {
+    unique_iocs: usize,
+    reused: usize,
+    to_look_up: usize,
+    deferred: usize,
+    /// the deferred IOCs' values, most recently checked last
+    deferred_iocs: Vec<&'a str>,
+    requests_per_ioc: f64,
+    requests_needed: u64,
+    quota_left: u64,
+    keys: &'a [plan::KeyBudget],
+    #[serde(serialize_with = "crate::config::serialize_duration")]
+    expected: std::time::Duration,
+}
+
+/// The plan a `run` would make now; reads the journal and the quota state, writes nothing.
+pub async fn plan_for(
+    settings: &Settings,
+    path: &std::path::Path,
+    wb: &Workbook,
+    t: &Tracking,
+    out: &Output,
+) -> plan::Plan {
+    let tracked = workbook::tracked_rows(wb, t);
+    let parsed: Vec<Result<Ioc, String>> = tracked.iter().map(workbook::TrackedRow::ioc).collect();
+    let unique = super::run::unique_iocs(&tracked, &parsed);
+    let now = chrono::Utc::now();
+    let reusable = journal::resumable(path, settings.virustotal.resume_max_age, now);
+    let mut reused = 0;
+    let mut to_look_up = Vec::new();
+    for (ioc, last) in unique {
+        if reusable.contains_key(&(ioc.kind(), ioc.value().to_string())) {
+            reused += 1;
+        } else {
+            to_look_up.push((ioc, last));
+        }
+    }
+    let state = QuotaState::load(&quota::state_path(path), quota::today_utc());
+    let mut budgets = super::run::key_budgets(settings, &state, out).await;
+    if budgets.is_empty() {
+        // no key yet: plan with one key at the configured limits, and say a key is missing
+        budgets.push(plan::KeyBudget {
+            key: "(no key configured)".into(),
+            per_minute: settings.virustotal.requests_per_minute,
+            daily_quota: settings.virustotal.daily_quota,
+            used_today: 0,
+        });
+    }
+    let mut p = plan::make(
+        to_look_up,
+        reused,
+        budgets,
+        super::run::requests_per_ioc(settings),
+    );
+    p.expected = p.expected.div_f64(settings.virustotal.time_scale);
+    p
+}
+
+pub async fn validate(
     settings: &Settings,
     args: &ValidateArgs,
     out: &Output,
@@ -192,13 +270,36 @@ pub fn validate(
         .unwrap_or_else(|| settings.workbook.path.clone());
     let (wb, tracking) = workbook::read(&path, &settings.workbook)?;
     let validation = check_rows(&wb, &tracking);
+    let plan = plan_for(settings, &path, &wb, &tracking, out).await;
     if out.json {
-        out.result_json(&validation);
+        out.result_json(&JsonValidation {
+            validation: &validation,
+            plan: PlanView {
+                unique_iocs: plan.unique_iocs,
+                reused: plan.reused,
+                to_look_up: plan.check.len(),
+                deferred: plan.deferred.len(),
+                deferred_iocs: plan.deferred.iter().map(Ioc::value).collect(),
+                requests_per_ioc: plan.requests_per_ioc,
+                requests_needed: plan.requests_needed,
+                quota_left: plan.quota_left,
+                keys: &plan.keys,
+                expected: plan.expected,
+            },
+        });
     } else {
         for line in table(&validation) {
             out.result(&line);
         }
     }
     out.info(&summary(&wb, &tracking, &validation.counts));
+    if settings.virustotal.api_keys.is_empty() && validation.counts.unique > 0 {
+        out.info(&format!(
+            "{}\n  no VirusTotal API key configured: set IOC_TRACKER_VT_KEYS or [virustotal] api_keys before `run`",
+            plan
+        ));
+    } else {
+        out.info(&plan.to_string());
+    }
     Ok(ExitCode::Ok)
 }

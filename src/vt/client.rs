@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::models::{Analysis, AnalysisRef, Envelope, ErrorBody, Object};
+use super::models::{
+    Analysis, AnalysisRef, DailyQuota, Envelope, ErrorBody, Object, OverallQuotas,
+};
 use crate::config::{NetworkSettings, Secret, VtSettings};
 use crate::ioc::Ioc;
 
@@ -191,6 +193,37 @@ impl Client {
             .header("x-apikey", key.expose());
         let body: Envelope<Object> = self.send(r).await?;
         Ok(body.data)
+    }
+
+    /// `GET /users/{key}/overall_quotas` → the key's daily quota (`api_requests_daily.user`).
+    /// The key is part of the URL, so URLs are stripped from every error this returns.
+    pub async fn daily_quota(&self, key: &Secret) -> Result<DailyQuota, ApiError> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/users/{}/overall_quotas",
+                self.base,
+                key.expose()
+            ))
+            .header("x-apikey", key.expose());
+        let resp = r.send().await.map_err(|e| network_error(e.without_url()))?;
+        let status = resp.status().as_u16();
+        let is_html = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("html"));
+        let body = resp.bytes().await.map_err(|e| e.without_url());
+        let quotas: OverallQuotas = classify(
+            status,
+            is_html,
+            body.as_deref().map_err(|e| body_error(status, e)),
+        )?;
+        quotas.daily().ok_or_else(|| {
+            ApiError::Unknown(format!(
+                "HTTP {status}: the answer has no api_requests_daily.user"
+            ))
+        })
     }
 
     async fn send<T: DeserializeOwned>(&self, r: reqwest::RequestBuilder) -> Result<T, ApiError> {

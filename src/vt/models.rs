@@ -122,6 +122,47 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// `GET /users/{id}/overall_quotas`: `{"data": {"api_requests_daily": {"user": {"allowed",
+/// "used"}}, …}}`. The documentation's example shows the same object without `data`; both parse.
+#[derive(Debug, Deserialize)]
+pub struct OverallQuotas {
+    #[serde(default)]
+    data: Option<QuotaSet>,
+    #[serde(default, flatten)]
+    bare: QuotaSet,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuotaSet {
+    #[serde(default)]
+    api_requests_daily: Option<QuotaGroups>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuotaGroups {
+    #[serde(default)]
+    user: Option<DailyQuota>,
+}
+
+/// A key's daily quota as VirusTotal counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct DailyQuota {
+    pub allowed: u64,
+    #[serde(default)]
+    pub used: u64,
+}
+
+impl OverallQuotas {
+    /// `api_requests_daily.user`, inside `data` or not.
+    pub fn daily(&self) -> Option<DailyQuota> {
+        self.data
+            .as_ref()
+            .and_then(|d| d.api_requests_daily.as_ref())
+            .or(self.bare.api_requests_daily.as_ref())
+            .and_then(|g| g.user)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +190,26 @@ mod tests {
         );
         assert!(!r.contains_key("FireEye"));
         assert_eq!(a.last_analysis_date, Some(1747109144));
+    }
+
+    #[test]
+    fn overall_quotas_parse_with_and_without_data() {
+        let bare: OverallQuotas =
+            serde_json::from_str(&sample("overall_quotas_data_premium_xsoar-readme.json")).unwrap();
+        assert_eq!(
+            bare.daily(),
+            Some(DailyQuota {
+                allowed: 1000,
+                used: 74
+            })
+        );
+        let wrapped: OverallQuotas = serde_json::from_str(
+            r#"{"data":{"api_requests_daily":{"user":{"allowed":500,"used":3}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(wrapped.daily().map(|d| (d.allowed, d.used)), Some((500, 3)));
+        let none: OverallQuotas = serde_json::from_str(r#"{"data":{}}"#).unwrap();
+        assert_eq!(none.daily(), None);
     }
 
     #[test]

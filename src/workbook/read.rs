@@ -188,12 +188,27 @@ fn classify(path: &Path, format: SourceFormat, e: calamine::Error) -> WorkbookEr
         other => WorkbookError::Corrupt {
             path: path.to_path_buf(),
             format: format_name(format),
+            // the reader's message can quote the damaged file (newlines, control characters):
+            // escaped, so the error stays one line
             detail: match content_hint(path, format) {
-                Some(hint) => format!("{other}; {hint}"),
-                None => other.to_string(),
+                Some(hint) => format!("{}; {hint}", one_line(&other.to_string())),
+                None => one_line(&other.to_string()),
             },
         },
     }
+}
+
+/// `s` with control characters (newlines included) escaped as `\n`, `\u{80}`.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// What the first bytes say the file really is, when that is not what its extension says.

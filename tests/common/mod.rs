@@ -7,6 +7,8 @@
 //! ignored test `regenerate_sample_fixture`).
 #![allow(dead_code)]
 
+pub mod generated;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
