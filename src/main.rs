@@ -9,6 +9,14 @@ use ioc_tracker::output::Output;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A damaged workbook can make its parser panic; the reader turns that into a one-line
+    // error, so the panic message itself is not shown then. Every other panic is.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !ioc_tracker::workbook::quiet_panics() {
+            default_hook(info);
+        }
+    }));
     let out = Output::new(cli.global.json, cli.global.quiet);
     if let Err(e) = ioc_tracker::output::init_logging(&cli.global) {
         out.error(&e);

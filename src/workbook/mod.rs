@@ -13,7 +13,8 @@ mod xlsx_layout;
 
 pub use header::normalise_header;
 pub use read::{
-    check_not_open, precision_lost_reason, read, read_workbook, render_cell, tracked_rows,
+    check_not_open, precision_lost_reason, quiet_panics, read, read_workbook, render_cell,
+    tracked_rows,
 };
 
 use std::path::PathBuf;

@@ -93,14 +93,45 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, WorkbookError> {
             })?;
             vec![super::csv::read_csv(path, bytes)?]
         }
-        SourceFormat::Xlsx | SourceFormat::Xlsm => load_xlsx(path, format)?,
-        SourceFormat::Xls => load::<Xls<_>>(path, format)?,
-        SourceFormat::Ods => load::<Ods<_>>(path, format)?,
+        SourceFormat::Xlsx | SourceFormat::Xlsm => {
+            guarded(path, format, || load_xlsx(path, format))?
+        }
+        SourceFormat::Xls => guarded(path, format, || load::<Xls<_>>(path, format))?,
+        SourceFormat::Ods => guarded(path, format, || load::<Ods<_>>(path, format))?,
     };
     Ok(Workbook {
         path: path.to_path_buf(),
         format,
         sheets,
+    })
+}
+
+thread_local! {
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread runs a parser that may panic on a damaged file (calamine 0.38 does on
+/// some damaged `.xls` files): the binary's panic hook stays quiet then, and the panic becomes a
+/// one-line "corrupt" error.
+pub fn quiet_panics() -> bool {
+    QUIET_PANICS.with(|q| q.get())
+}
+
+/// Run a parser; a panic inside it is a corrupt file, never a crash of the run.
+fn guarded<T>(
+    path: &Path,
+    format: SourceFormat,
+    parse: impl FnOnce() -> Result<T, WorkbookError>,
+) -> Result<T, WorkbookError> {
+    let was = QUIET_PANICS.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
+    QUIET_PANICS.with(|q| q.set(was));
+    result.unwrap_or_else(|_| {
+        Err(WorkbookError::Corrupt {
+            path: path.to_path_buf(),
+            format: format_name(format),
+            detail: "the file is damaged (its reader gave up on it)".into(),
+        })
     })
 }
 
@@ -674,6 +705,19 @@ mod tests {
     use crate::config::Settings;
     use chrono::NaiveDate;
     use rust_xlsxwriter::{Format, Formula, Workbook as XlsxWorkbook};
+
+    #[test]
+    fn a_parser_panic_is_a_one_line_corrupt_error_and_stays_quiet() {
+        let path = Path::new("damaged.xls");
+        let err = guarded(path, SourceFormat::Xls, || -> Result<(), WorkbookError> {
+            assert!(quiet_panics(), "the panic hook is told to stay quiet");
+            panic!("slice index out of range")
+        })
+        .unwrap_err();
+        assert!(matches!(err, WorkbookError::Corrupt { .. }), "{err:?}");
+        assert!(!err.to_string().contains('\n'));
+        assert!(!quiet_panics(), "reset after the parser returns");
+    }
 
     fn settings() -> WorkbookSettings {
         Settings::defaults().workbook
