@@ -257,16 +257,8 @@ pub async fn execute(
     let reused = outcomes.len();
     if reused > 0 {
         out.info(&format!("resuming: {reused} outcomes reused from an unfinished run (--fresh to look them up again)"));
-        if let Some(j) = &journal {
-            let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
-            for (ioc, o) in &outcomes {
-                let _ = j.append(Event::Outcome {
-                    kind: ioc.kind(),
-                    value: ioc.value().to_string(),
-                    outcome: o.clone(),
-                    reused: true,
-                });
-            }
+        for (ioc, o) in &outcomes {
+            journal_event(&journal, outcome_event(ioc, o, true));
         }
     }
 
@@ -288,17 +280,7 @@ pub async fn execute(
         let bar = vt::progress::LookupBar::new(out, the_plan.check.len());
         let journal_cb = journal.clone();
         let on_outcome: vt::lookup::OutcomeFn = Arc::new(move |ioc: &Ioc, o: &Outcome| {
-            if let Some(j) = &journal_cb {
-                let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
-                if let Err(e) = j.append(Event::Outcome {
-                    kind: ioc.kind(),
-                    value: ioc.value().to_string(),
-                    outcome: o.clone(),
-                    reused: false,
-                }) {
-                    tracing::error!("{e}");
-                }
-            }
+            journal_event(&journal_cb, outcome_event(ioc, o, false));
         });
         let lookup_opts = vt::lookup::LookupOptions {
             cancel: cancel.clone(),
@@ -394,17 +376,17 @@ pub async fn execute(
         keys: lookup_keys,
         total_requests,
     };
-    if let Some(j) = &journal {
-        let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = j.append(Event::Decision {
+    journal_event(
+        &journal,
+        Event::Decision {
             who: opts.decider.who().into(),
             answer: answer.map(|a| match a {
                 Answer::Remove => "remove".into(),
                 Answer::Mark => "mark".into(),
             }),
             flagged: flagged.len(),
-        });
-    }
+        },
+    );
 
     let mut files = Files {
         journal: journal
@@ -567,6 +549,16 @@ fn remove_leftover_temp_files(outputs: &[PathBuf]) {
     }
 }
 
+fn outcome_event(ioc: &Ioc, outcome: &Outcome, reused: bool) -> Event {
+    Event::Outcome {
+        kind: ioc.kind(),
+        value: ioc.value().to_string(),
+        outcome: outcome.clone(),
+        reused,
+    }
+}
+
+/// Append to the journal; a failed write is logged, never fatal once the run has started.
 fn journal_event(journal: &Option<Arc<Mutex<Journal>>>, event: Event) {
     if let Some(j) = journal {
         let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
@@ -817,7 +809,7 @@ fn flagged_table(rows: &[RowResult], settings: &Settings) -> String {
         }
         table.push(line);
     }
-    let n = table.iter().filter(|_| true).count() - 1;
+    let n = table.len() - 1;
     format!(
         "{n} IOC{} flagged:\n{}",
         if n == 1 { "" } else { "s" },

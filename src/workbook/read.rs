@@ -299,13 +299,7 @@ where
     let metadata = book.sheets_metadata().to_vec();
     let mut sheets = Vec::with_capacity(metadata.len());
     for meta in metadata {
-        if meta.typ != SheetType::WorkSheet {
-            tracing::warn!(
-                "{}: sheet {:?} is a {:?}, not a worksheet; it is not read",
-                path.display(),
-                meta.name,
-                meta.typ
-            );
+        if !is_worksheet(path, &meta) {
             continue;
         }
         let values = book.worksheet_range(&meta.name).map_err(err)?;
@@ -347,6 +341,21 @@ where
     Ok(sheets)
 }
 
+/// Chart, dialog and macro sheets hold no cells: skipped, with a warning (the writer cannot
+/// keep them either).
+fn is_worksheet(path: &Path, meta: &calamine::Sheet) -> bool {
+    if meta.typ == SheetType::WorkSheet {
+        return true;
+    }
+    tracing::warn!(
+        "{}: sheet {:?} is a {:?}, not a worksheet; it is not read",
+        path.display(),
+        meta.name,
+        meta.typ
+    );
+    false
+}
+
 /// .xlsx/.xlsm: one streaming pass per sheet gives each cell's value and formula together
 /// (instead of calamine's separate value, formula and merged-cell passes over the sheet XML),
 /// while another thread reads the widths and merged regions (`xlsx_layout`).
@@ -358,13 +367,7 @@ fn load_xlsx(path: &Path, format: SourceFormat) -> Result<Vec<Sheet>, WorkbookEr
         let metadata = book.sheets_metadata().to_vec();
         let mut sheets = Vec::with_capacity(metadata.len());
         for meta in metadata {
-            if meta.typ != SheetType::WorkSheet {
-                tracing::warn!(
-                    "{}: sheet {:?} is a {:?}, not a worksheet; it is not read",
-                    path.display(),
-                    meta.name,
-                    meta.typ
-                );
+            if !is_worksheet(path, &meta) {
                 continue;
             }
             let mut cells = book.worksheet_cells_reader(&meta.name).map_err(err)?;
